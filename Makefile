@@ -1,0 +1,58 @@
+# The template's commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEMPLATE := {{cookiecutter.project_slug}}
+DEMO := build/demo/tumour-classifier
+
+# The baked project's dvc and python must come first on PATH for its stages.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# DVC would otherwise send usage analytics and look for updates online.
+export DVC_NO_ANALYTICS := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-fast lint lock clean
+
+help:  ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+venv: $(BIN)/.installed  ## Create .venv with the pinned tools
+
+demo: $(BIN)/.installed  ## Bake a project with the defaults under build/ and run its pipeline
+	rm -rf build/demo
+	$(BIN)/cookiecutter --no-input --output-dir build/demo .
+	cd $(DEMO) && dvc repro
+	cd $(DEMO) && git add --all && git commit --quiet -m "Run the pipeline"
+	cd $(DEMO) && dvc exp run -S train.model=logistic_regression
+	cd $(DEMO) && dvc exp show --md --drop 'Created|State|Executor|src/.*|data/.*|models/.*'
+	@echo "The baked project is in $(CURDIR)/$(DEMO)"
+
+test: $(BIN)/.installed  ## Run the template's whole test suite (about N minutes on 2 cores)
+	$(BIN)/python -m pytest -n 2
+
+test-fast: $(BIN)/.installed  ## Run the tests not marked slow
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+lint: $(BIN)/.installed  ## Check the template's own code with ruff
+	$(BIN)/ruff check hooks tests
+	$(BIN)/ruff format --check hooks tests
+
+lock: $(BIN)/.installed  ## Pin the baked project's and the template's dependencies again
+	rm -rf build/lock
+	$(BIN)/cookiecutter --no-input --output-dir build/lock .
+	$(BIN)/uv pip compile build/lock/tumour-classifier/pyproject.toml --extra dev \
+	  --universal --python-version 3.11 --generate-hashes --no-header --no-annotate \
+	  -o "$(TEMPLATE)/requirements.lock"
+	$(BIN)/uv pip compile pyproject.toml build/lock/tumour-classifier/pyproject.toml \
+	  --extra dev --constraint "$(TEMPLATE)/requirements.lock" \
+	  --universal --python-version 3.11 --generate-hashes --no-header \
+	  -o requirements-dev.lock
+
+clean:  ## Remove build/ and .venv/
+	rm -rf build $(VENV)

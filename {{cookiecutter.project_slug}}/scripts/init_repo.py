@@ -1,0 +1,110 @@
+"""Make this folder a Git repository with DVC tracking its data, and commit it.
+
+The template's post-generation hook runs this after a bake, and `make setup` runs it
+again. Each step is skipped when already done, so running it twice is safe. It needs
+only the standard library: when cookiecutter is installed on its own (pipx, uv tool),
+its Python has no DVC, and this script commits what it can and says what is left.
+"""
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+AUTHOR_NAME = {{ cookiecutter.author_name | tojson }}
+AUTHOR_EMAIL = {{ cookiecutter.author_email | tojson }}
+RAW_DATA = Path("data/raw/{{ cookiecutter.dataset }}.csv")
+FIRST_MESSAGE = "Create project from cookiecutter-dvc-pipeline"
+DVC_MESSAGE = "Track raw data with DVC"
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=True, text=True, **kwargs)
+
+
+def output(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def dvc_command() -> list[str] | None:
+    """Return how to run DVC: this Python's own DVC, else ``dvc`` on PATH, else None."""
+    if importlib.util.find_spec("dvc") is not None:
+        return [sys.executable, "-m", "dvc"]
+    found = shutil.which("dvc")
+    return [found] if found else None
+
+
+def identity_options() -> list[str]:
+    """Return ``-c`` options that set the prompts' author when Git has no identity.
+
+    They apply to one commit only: no Git configuration file is changed.
+    """
+    options = []
+    if not output(["git", "config", "user.name"]):
+        options += ["-c", f"user.name={AUTHOR_NAME}"]
+    if not output(["git", "config", "user.email"]):
+        options += ["-c", f"user.email={AUTHOR_EMAIL}"]
+    return options
+
+
+def commit(message: str) -> None:
+    """Commit everything not ignored, if anything changed or there is no commit yet."""
+    run(["git", "add", "--all"])
+    has_commit = bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
+    staged = subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode != 0
+    if staged or not has_commit:
+        identity = identity_options()
+        run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message])
+        print(f"init_repo: committed '{message}'")
+
+
+def init_git() -> None:
+    top = output(["git", "rev-parse", "--show-toplevel"])
+    if top and Path(top).resolve() == Path.cwd().resolve():
+        return
+    run(["git", "init", "--quiet"])
+    # `git init -b` needs Git 2.28; this names the first branch on any version.
+    run(["git", "symbolic-ref", "HEAD", "refs/heads/main"])
+    print("init_repo: created a Git repository on branch main")
+
+
+def init_dvc(dvc: list[str]) -> None:
+    if not Path(".dvc").is_dir():
+        run([*dvc, "init", "--quiet"])
+        # `dvc repro` and `dvc add` then stage the files they change for a commit.
+        run([*dvc, "config", "core.autostage", "true"])
+        print("init_repo: initialised DVC")
+    if RAW_DATA.exists() and not RAW_DATA.with_name(RAW_DATA.name + ".dvc").exists():
+        run([*dvc, "add", "--quiet", str(RAW_DATA)])
+        print(f"init_repo: tracked {RAW_DATA} with DVC")
+
+
+def main() -> int:
+    if shutil.which("git") is None:
+        print(
+            "init_repo: git not found on PATH. Install Git, then run `make setup` in "
+            "this folder to create the repository, track the data with DVC and commit.",
+            file=sys.stderr,
+        )
+        return 0
+    init_git()
+    dvc = dvc_command()
+    if dvc is None:
+        commit(FIRST_MESSAGE)
+        print(
+            "init_repo: DVC not found in this Python or on PATH, so the raw data is "
+            "not tracked yet. Run `make setup` in this folder: it installs DVC and "
+            "finishes the set-up.",
+            file=sys.stderr,
+        )
+        return 0
+    init_dvc(dvc)
+    has_commit = bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
+    commit(DVC_MESSAGE if has_commit else FIRST_MESSAGE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

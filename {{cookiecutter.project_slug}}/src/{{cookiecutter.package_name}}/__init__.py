@@ -1,0 +1,1 @@
+"""The pipeline's stages: prepare, featurize, train and evaluate, one module each."""

@@ -1,0 +1,5 @@
+"""The error a stage reports as a plain message, without a traceback."""
+
+
+class InputError(ValueError):
+    """Params, data or a model file that the user can fix; the message says how."""

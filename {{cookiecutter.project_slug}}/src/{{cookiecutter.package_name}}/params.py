@@ -1,0 +1,250 @@
+"""Load params.yaml and validate the sections a stage reads, before any heavy work.
+
+Each section is a frozen dataclass. A field's metadata holds the check and the text
+that describes the allowed values, so an error can name the key, the value found and
+what is allowed, and every problem in the file is reported at once.
+"""
+
+import difflib
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+from .paths import PARAMS_FILE
+
+MODELS = ("random_forest", "logistic_regression")
+IMPUTE_STRATEGIES = ("mean", "median", "most_frequent")
+CLASS_WEIGHTS = (None, "balanced")
+MAX_SEED = 2**32 - 1
+
+
+class ParamsError(InputError):
+    """params.yaml is missing, unreadable or holds values a stage cannot use."""
+
+
+def _rule(allowed: str, check: Callable[[Any], bool] | None = None, default=MISSING):
+    return field(default=default, metadata={"allowed": allowed, "check": check})
+
+
+def _seed():
+    return _rule(f"an integer from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED)
+
+
+def _positive_int(what: str = "an integer of at least 1"):
+    return _rule(what, lambda v: v >= 1)
+
+
+@dataclass(frozen=True)
+class DataParams:
+    raw: str = _rule(
+        "a path under data/raw/ ending in .csv or .parquet",
+        lambda v: v.startswith("data/raw/") and v.endswith((".csv", ".parquet")),
+    )
+    target: str = _rule("the name of the column to predict", lambda v: v != "")
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    test_size: float = _rule("a number between 0 and 1, exclusive", lambda v: 0 < v < 1)
+    seed: int = _seed()
+
+
+@dataclass(frozen=True)
+class FeaturizeParams:
+    impute_strategy: str = _rule(
+        f"one of {', '.join(IMPUTE_STRATEGIES)}", lambda v: v in IMPUTE_STRATEGIES
+    )
+
+
+@dataclass(frozen=True)
+class RandomForestParams:
+    n_estimators: int = _positive_int()
+    max_depth: int | None = _rule(
+        "null (no limit) or an integer of at least 1", lambda v: v is None or v >= 1
+    )
+    min_samples_leaf: int = _positive_int()
+
+
+@dataclass(frozen=True)
+class LogisticRegressionParams:
+    C: float = _rule("a number greater than 0", lambda v: v > 0)
+    max_iter: int = _positive_int()
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    model: str = _rule(f"one of {', '.join(MODELS)}", lambda v: v in MODELS)
+    seed: int = _seed()
+    class_weight: str | None = _rule(
+        "null (every class weighs the same) or balanced", lambda v: v in CLASS_WEIGHTS
+    )
+    random_forest: RandomForestParams = _rule("a mapping")
+    logistic_regression: LogisticRegressionParams = _rule("a mapping")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    positive_class: str | int | None = _rule(
+        "null (the last class in sorted order) or a class of the target column"
+    )
+    top_features: int = _positive_int("an integer of at least 1: bars in the chart")
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams = _rule("a mapping")
+    prepare: PrepareParams = _rule("a mapping")
+    featurize: FeaturizeParams = _rule("a mapping")
+    train: TrainParams = _rule("a mapping")
+    evaluate: EvaluateParams = _rule("a mapping")
+
+
+def load_params(*sections: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
+    """Read ``path`` and return the named sections as validated dataclasses.
+
+    The top-level keys are always checked; a section's values only when it is named,
+    so a stage fails only for the sections it reads (the ones dvc.yaml lists for it).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(
+            f"{path} not found: run the stage from the project root"
+        ) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise ParamsError(
+            f"{path} must be a mapping of sections, found {_describe(document)}"
+        )
+
+    problems: list[str] = []
+    _check_keys(Params, document, "", problems, required=sections)
+    result = {}
+    for name in sections:
+        section_type = typing.get_type_hints(Params)[name]
+        if name in document:
+            result[name] = _build(section_type, document[name], f"{name}.", problems)
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise ParamsError(f"{path} has invalid params:\n{listing}")
+    return result
+
+
+def _build(cls: type, value: Any, prefix: str, problems: list[str]) -> Any:
+    """Return ``cls`` built from ``value``, or None after appending to ``problems``."""
+    key = prefix.rstrip(".")
+    if not isinstance(value, dict):
+        problems.append(
+            f"{key} must be a mapping of keys to values, found {_describe(value)}"
+        )
+        return None
+    before = len(problems)
+    _check_keys(cls, value, prefix, problems, required=[f.name for f in fields(cls)])
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for item in fields(cls):
+        if item.name not in value:
+            continue
+        hint = hints[item.name]
+        if is_dataclass(hint):
+            values[item.name] = _build(
+                hint, value[item.name], f"{prefix}{item.name}.", problems
+            )
+            continue
+        values[item.name] = _check_value(item, hint, value[item.name], prefix, problems)
+    if len(problems) > before:
+        return None
+    return cls(**values)
+
+
+def _check_keys(cls, value: dict, prefix: str, problems: list[str], required) -> None:
+    known = [item.name for item in fields(cls)]
+    for key in value:
+        if key not in known:
+            problems.append(
+                f"unknown key {prefix}{key}{_suggestion(str(key), known, prefix)}"
+            )
+    for key in required:
+        if key not in value:
+            allowed = next(
+                item.metadata["allowed"] for item in fields(cls) if item.name == key
+            )
+            problems.append(f"missing key {prefix}{key}: set it to {allowed}")
+
+
+def _check_value(item, hint, value: Any, prefix: str, problems: list[str]) -> Any:
+    key = f"{prefix}{item.name}"
+    allowed = item.metadata["allowed"]
+    converted = _convert(value, hint)
+    if converted is _INVALID:
+        problems.append(
+            f"{key} is {_describe(value)}; allowed: {allowed}{_yaml_hint(value)}"
+        )
+        return None
+    check = item.metadata["check"]
+    if check is not None and not check(converted):
+        problems.append(f"{key} is {_describe(value)}; allowed: {allowed}")
+        return None
+    return converted
+
+
+_INVALID = object()
+
+
+def _convert(value: Any, hint: Any) -> Any:
+    """Return ``value`` as the type ``hint`` names, or ``_INVALID``.
+
+    YAML reads ``true`` as a bool, which Python counts as an int: reject it for numbers.
+    An integer is accepted where a float is expected.
+    """
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if isinstance(value, bool):
+            continue
+        if option is int and isinstance(value, int):
+            return value
+        if option is float and isinstance(value, int | float):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+    return _INVALID
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list):
+        return f"a {type(value).__name__}"
+    return repr(value)
+
+
+def _suggestion(key: str, known: list[str], prefix: str) -> str:
+    matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if matches:
+        return f"; did you mean {prefix}{matches[0]}?"
+    return f"; known keys here: {', '.join(known)}"
+
+
+def _yaml_hint(value: Any) -> str:
+    """Explain the YAML 1.1 rule that reads ``1e-3`` (no decimal point) as text."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    return (
+        " (YAML reads this as text: write the number unquoted and with a decimal "
+        "point, e.g. 1.0e-3)"
+    )

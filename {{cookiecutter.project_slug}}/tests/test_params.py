@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.params import ParamsError, load_params
+
+PROJECT_PARAMS = Path(__file__).parents[1] / "params.yaml"
+
+
+def write_params(tmp_path: Path, change) -> Path:
+    document = yaml.safe_load(PROJECT_PARAMS.read_text(encoding="utf-8"))
+    change(document)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, change, *sections: str) -> str:
+    path = write_params(tmp_path, change)
+    with pytest.raises(ParamsError) as caught:
+        load_params(*sections, path=path)
+    return str(caught.value)
+
+
+def test_project_params_are_valid():
+    params = load_params(
+        "data", "prepare", "featurize", "train", "evaluate", path=PROJECT_PARAMS
+    )
+    assert 0 < params["prepare"].test_size < 1
+    assert params["train"].random_forest.n_estimators >= 1
+
+
+def test_unknown_key_suggests_closest(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["train"]["random_forest"].update(n_estimator=5), "train"
+    )
+    assert "unknown key train.random_forest.n_estimator" in message
+    assert "did you mean train.random_forest.n_estimators?" in message
+
+
+def test_unknown_section_is_reported(tmp_path):
+    message = error_for(tmp_path, lambda d: d.update(trian={}), "prepare")
+    assert "unknown key trian; did you mean train?" in message
+
+
+def test_test_size_out_of_range(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["prepare"].update(test_size=1.5), "prepare"
+    )
+    assert (
+        "prepare.test_size is 1.5; allowed: a number between 0 and 1, exclusive"
+        in message
+    )
+
+
+def test_wrong_type_names_value(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["prepare"].update(seed="forty"), "prepare"
+    )
+    assert "prepare.seed is 'forty'; allowed: an integer from 0 to" in message
+
+
+def test_boolean_is_not_a_number(tmp_path):
+    message = error_for(
+        tmp_path,
+        lambda d: d["train"]["random_forest"].update(n_estimators=True),
+        "train",
+    )
+    assert "train.random_forest.n_estimators is True" in message
+
+
+def test_negative_count_rejected(tmp_path):
+    message = error_for(
+        tmp_path,
+        lambda d: d["train"]["random_forest"].update(min_samples_leaf=-1),
+        "train",
+    )
+    assert (
+        "train.random_forest.min_samples_leaf is -1; allowed: an integer of at least 1"
+        in message
+    )
+
+
+def test_unknown_model_lists_choices(tmp_path):
+    message = error_for(tmp_path, lambda d: d["train"].update(model="svm"), "train")
+    assert (
+        "train.model is 'svm'; allowed: one of random_forest, logistic_regression"
+        in message
+    )
+
+
+def test_exponent_without_point_gets_hint(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", "C: 1e-3")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError) as caught:
+        load_params("train", path=path)
+    assert "train.logistic_regression.C is '1e-3'" in str(caught.value)
+    assert "YAML reads this as text" in str(caught.value)
+
+
+def test_missing_key_says_what_to_set(tmp_path):
+    message = error_for(tmp_path, lambda d: d["prepare"].pop("seed"), "prepare")
+    assert "missing key prepare.seed: set it to an integer" in message
+
+
+def test_all_problems_reported_together(tmp_path):
+    def change(document):
+        document["prepare"]["test_size"] = 0
+        document["prepare"]["seed"] = -1
+
+    message = error_for(tmp_path, change, "prepare")
+    assert "prepare.test_size is 0" in message
+    assert "prepare.seed is -1" in message
+
+
+def test_unread_section_is_not_validated(tmp_path):
+    path = write_params(tmp_path, lambda d: d["train"].update(model="svm"))
+    assert load_params("prepare", path=path)["prepare"].seed == 42
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("prepare: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="is not valid YAML"):
+        load_params("prepare", path=path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(
+        ParamsError, match="not found: run the stage from the project root"
+    ):
+        load_params("prepare", path=tmp_path / "params.yaml")
