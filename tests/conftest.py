@@ -57,9 +57,13 @@ def env(tmp_path_factory) -> dict[str, str]:
 
 
 def bake(output: Path, env: dict[str, str], check: bool = True, **answers: str):
-    """Bake the template into ``output`` with the defaults and ``answers``."""
+    """Bake the template into ``output`` with the defaults and ``answers``.
+
+    The ``cookiecutter`` found on ``env``'s PATH runs, so ``env`` picks the install.
+    """
     extra = [f"{key}={value}" for key, value in answers.items()]
-    command = [BIN / "cookiecutter", "--no-input", "--output-dir", output, TEMPLATE]
+    cookiecutter = shutil.which("cookiecutter", path=env["PATH"])
+    command = [cookiecutter, "--no-input", "--output-dir", output, TEMPLATE]
     return run([*command, *extra], cwd=output, env=env, check=check)
 
 
