@@ -30,7 +30,7 @@ demo: $(BIN)/.installed  ## Bake a project with the defaults under build/ and ru
 	cd $(DEMO) && dvc repro
 	cd $(DEMO) && git add --all && git commit --quiet -m "Run the pipeline"
 	cd $(DEMO) && dvc exp run -S train.model=logistic_regression
-	cd $(DEMO) && dvc exp show --md --drop 'Created|State|Executor|src/.*|data/.*|models/.*'
+	cd $(DEMO) && dvc exp show --md --only-changed --drop 'Created|models/.*'
 	@echo "The baked project is in $(CURDIR)/$(DEMO)"
 
 test: $(BIN)/.installed  ## Run the template's whole test suite (about N minutes on 2 cores)

@@ -97,6 +97,14 @@ def reproduced(tmp_path_factory, env) -> Path:
 
 
 @pytest.fixture
+def baked_copy(baked, tmp_path) -> Path:
+    """A copy of ``baked`` that a test may change."""
+    copy = tmp_path / DEFAULT_SLUG
+    shutil.copytree(baked, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture
 def reproduced_copy(reproduced, tmp_path) -> Path:
     """A copy of ``reproduced`` that a test may change."""
     copy = tmp_path / DEFAULT_SLUG

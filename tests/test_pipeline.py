@@ -135,6 +135,7 @@ def test_plots_render(reproduced, env):
     assert len(shown["data"]) == 4
 
 
+@pytest.mark.slow
 def test_baked_project_tests_and_lint_pass(baked, env):
     run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked, env)
     run([BIN / "ruff", "check", "--no-cache", "src", "tests", "scripts"], baked, env)

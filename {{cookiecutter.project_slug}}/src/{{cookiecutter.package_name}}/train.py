@@ -69,9 +69,10 @@ def main() -> None:
         atomic_dir(TRAIN_LIVE_DIR) as folder,
         Live(str(folder), dvcyaml=None, save_dvc_exp=False, report=None) as live,
     ):
-        live.log_metric("rows", len(train), plot=False)
-        live.log_metric("features", train.shape[1] - 1, plot=False)
+        # Logged in key order: dvclive keeps that order in metrics.json.
         live.log_metric("classes", int(train[TARGET].nunique()), plot=False)
+        live.log_metric("features", train.shape[1] - 1, plot=False)
+        live.log_metric("rows", len(train), plot=False)
     log.info(
         "fitted %s on %d rows and %d features; saved %s",
         params.model,
