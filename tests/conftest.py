@@ -90,6 +90,9 @@ def reproduced(tmp_path_factory, env) -> Path:
     output = tmp_path_factory.mktemp("reproduced")
     bake(output, env)
     project = output / DEFAULT_SLUG
+    # `dvc exp run` commits experiments and needs a Git identity, as a user has.
+    run(["git", "config", "user.name", "Test Runner"], cwd=project, env=env)
+    run(["git", "config", "user.email", "test@example.com"], cwd=project, env=env)
     dvc(project, env, "repro")
     git(project, env, "add", "--all")
     git(project, env, "commit", "--quiet", "-m", "Run the pipeline")

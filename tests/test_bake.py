@@ -38,6 +38,13 @@ def test_raw_data_tracked_by_dvc_not_git(baked, env):
 def test_first_commit_uses_prompt_author(baked, env):
     author = git(baked, env, "log", "-1", "--format=%an <%ae>").strip()
     assert author == "Your Name <you@example.com>"
+    assert run(["git", "config", "user.name"], baked, env, check=False).stdout == ""
+
+
+def test_missing_identity_explained(tmp_path, env):
+    result = bake(tmp_path, env)
+    assert "Git has no user name or email" in result.stderr
+    assert "git config --global user.email" in result.stderr
 
 
 def test_no_template_syntax_left(baked):

@@ -132,7 +132,37 @@ def test_plot_files_are_strict_json(reproduced):
 def test_plots_render(reproduced, env):
     shown = json.loads(dvc(reproduced, env, "plots", "show", "--json").stdout)
     assert "errors" not in shown
-    assert len(shown["data"]) == 4
+    assert sorted(shown["data"]) == [
+        "Training log loss",
+        "Validation accuracy",
+        "dvclive/evaluate/plots/confusion_matrix.json",
+        "dvclive/evaluate/plots/importance.json",
+        "dvclive/evaluate/plots/precision_recall/malignant.json",
+        "dvclive/evaluate/plots/roc/malignant.json",
+    ]
+
+
+@pytest.mark.slow
+def test_training_curves_compare_across_experiments(reproduced_copy, env):
+    for model in ("mlp", "gradient_boosting"):
+        dvc(reproduced_copy, env, "exp", "run", "-S", f"train.model={model}")
+    experiments = dvc(reproduced_copy, env, "exp", "ls", "--name-only").stdout.split()
+    assert len(experiments) == 2
+
+    diff = dvc(reproduced_copy, env, "plots", "diff", "--json", *experiments).stdout
+    shown = json.loads(diff)
+    assert "errors" not in shown
+    for title in ("Training log loss", "Validation accuracy"):
+        revisions = {
+            revision
+            for chart in shown["data"][title]
+            for revision in chart["revisions"]
+        }
+        assert revisions == set(experiments), title
+    curve = reproduced_copy / "dvclive/train/plots/metrics/validation/log_loss.tsv"
+    rows = curve.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "step\tlog_loss"
+    assert len(rows) > 3
 
 
 @pytest.mark.slow

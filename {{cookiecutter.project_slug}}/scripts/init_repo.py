@@ -103,6 +103,14 @@ def main() -> int:
     init_dvc(dvc)
     has_commit = bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
     commit(DVC_MESSAGE if has_commit else FIRST_MESSAGE)
+    if identity_options():
+        print(
+            "init_repo: Git has no user name or email, so the commit used the "
+            "template's author. `dvc exp run` needs them: run `git config --global "
+            'user.name "Your Name"` and `git config --global user.email '
+            'you@example.com`.',
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -3,6 +3,7 @@ import math
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from {{ cookiecutter.package_name }}.data import DataError, check_columns, read_
 from {{ cookiecutter.package_name }}.files import write_json
 from {{ cookiecutter.package_name }}.model_io import load_model, save_model
 from {{ cookiecutter.package_name }}.params import (
+    GradientBoostingParams,
     LogisticRegressionParams,
+    MLPParams,
     RandomForestParams,
     TrainParams,
 )
@@ -34,6 +37,24 @@ def train_params(model: str) -> TrainParams:
             n_estimators=10, max_depth=None, min_samples_leaf=1
         ),
         logistic_regression=LogisticRegressionParams(C=1.0, max_iter=200),
+        validation_fraction=0.2,
+        mlp=MLPParams(
+            hidden_layer_sizes=(8,),
+            learning_rate_init=0.01,
+            alpha=0.0001,
+            batch_size=16,
+            max_epochs=30,
+            early_stopping=True,
+            patience=3,
+        ),
+        gradient_boosting=GradientBoostingParams(
+            max_iter=20,
+            learning_rate=0.1,
+            max_leaf_nodes=8,
+            min_samples_leaf=5,
+            early_stopping=True,
+            patience=3,
+        ),
     )
 
 
@@ -125,9 +146,13 @@ def test_fill_values_come_from_train_only(multiclass_features):
     assert filled.columns[-1] == TARGET
 
 
-@pytest.mark.parametrize("model", ["random_forest", "logistic_regression"])
+MODELS = ["random_forest", "logistic_regression", "mlp", "gradient_boosting"]
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_models_score_well_on_separable_data(multiclass_features, model):
-    fitted = train.fit(multiclass_features, train_params(model))
+    fitted, curve = train.fit(multiclass_features, train_params(model))
+    assert curve[-1].validation_accuracy > 0.8
     features = multiclass_features.drop(columns=[TARGET])
     proba = fitted.predict_proba(features)
     classes = list(fitted.classes_)
@@ -169,15 +194,38 @@ def test_curves_have_finite_json(tmp_path):
     assert all(math.isfinite(point["fpr"]) for point in points)
 
 
-def test_feature_importance_is_sorted(multiclass_features):
-    fitted = train.fit(multiclass_features, train_params("random_forest"))
-    ranking = evaluate.feature_importance(fitted, ["signal", "noise"], top=2)
+@pytest.mark.parametrize("model", MODELS)
+def test_feature_importance_ranks_signal_first(multiclass_features, model):
+    fitted, _ = train.fit(multiclass_features, train_params(model))
+    features = multiclass_features.drop(columns=[TARGET])
+    labels = multiclass_features[TARGET].to_numpy()
+    ranking = evaluate.feature_importance(fitted, features, labels, top=2)
     assert ranking[0]["feature"] == "signal"
     assert ranking[0]["importance"] >= ranking[1]["importance"]
 
 
+def test_forest_curve_has_ten_steps(multiclass_features):
+    _, curve = train.fit(multiclass_features, train_params("random_forest"))
+    assert [point.step for point in curve] == list(range(1, 11))
+
+
+def test_mlp_stops_early(multiclass_features):
+    params = replace(
+        train_params("mlp"),
+        mlp=replace(train_params("mlp").mlp, learning_rate_init=0.1, max_epochs=500),
+    )
+    _, curve = train.fit(multiclass_features, params)
+    assert len(curve) < params.mlp.max_epochs
+    assert [point.step for point in curve] == list(range(1, len(curve) + 1))
+
+
+def test_boosting_curve_follows_iterations(multiclass_features):
+    fitted, curve = train.fit(multiclass_features, train_params("gradient_boosting"))
+    assert len(curve) == fitted.n_iter_
+
+
 def test_saved_model_loads_and_repeats_bytes(multiclass_features, tmp_path):
-    fitted = train.fit(multiclass_features, train_params("random_forest"))
+    fitted, _ = train.fit(multiclass_features, train_params("random_forest"))
     first, second = tmp_path / "first.skops", tmp_path / "second.skops"
     save_model(fitted, first)
     save_model(fitted, second)

@@ -6,10 +6,11 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import cli
 from .data import DataError
-from .files import atomic_dir, read_parquet, write_json
+from .files import atomic_dir, normalize_text_outputs, read_parquet, write_json
 from .model_io import load_model
 from .params import EvaluateParams, load_params
 from .paths import (
@@ -102,18 +103,28 @@ def curves(y_true: np.ndarray, proba: np.ndarray, classes: list, positive: int):
 
 
 def feature_importance(
-    model, feature_names: list[str], top: int
+    model, features: pd.DataFrame, labels: np.ndarray, top: int
 ) -> list[dict[str, Any]]:
-    """Return the ``top`` features by the model's own importance, largest first.
+    """Return the ``top`` features by importance, largest first.
 
-    A forest reports impurity-based importance; a linear model the mean absolute
-    coefficient over classes, on standardised features.
+    A forest reports impurity-based importance and a linear model the mean absolute
+    coefficient over classes, on standardised features. Other models (the MLP,
+    gradient boosting) get permutation importance on ``features``: the mean rise in
+    log loss when a column is shuffled, over 5 seeded shuffles.
     """
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
     if hasattr(estimator, "feature_importances_"):
         values = np.asarray(estimator.feature_importances_, dtype=float)
-    else:
+    elif hasattr(estimator, "coef_"):
         values = np.abs(np.asarray(estimator.coef_, dtype=float)).mean(axis=0)
+    else:
+        from sklearn.inspection import permutation_importance
+
+        result = permutation_importance(
+            model, features, labels, scoring="neg_log_loss", n_repeats=5, random_state=0
+        )
+        values = np.asarray(result.importances_mean, dtype=float)
+    feature_names = [str(column) for column in features.columns]
     order = sorted(range(len(values)), key=lambda i: (-values[i], feature_names[i]))
     return [
         {"feature": feature_names[i], "importance": float(values[i])}
@@ -150,8 +161,10 @@ def main() -> None:
     }
     roc, precision_recall = curves(labels["test"], probas["test"], classes, positive)
     predicted = np.asarray(classes, dtype=object)[probas["test"].argmax(axis=1)]
-    features = [str(column) for column in frames["test"].columns if column != TARGET]
-    importance = feature_importance(model, features, params.top_features)
+    test_features = frames["test"].drop(columns=[TARGET])
+    importance = feature_importance(
+        model, test_features, labels["test"], params.top_features
+    )
 
     from dvclive import Live
 
@@ -160,6 +173,7 @@ def main() -> None:
             for split in sorted(scores):
                 for name, value in scores[split].items():
                     live.log_metric(f"{split}/{name}", value, plot=False)
+        normalize_text_outputs(folder)
         plots = folder / "plots"
         for label, points in roc.items():
             write_json(plots / "roc" / _file_name(label), points)

@@ -78,6 +78,19 @@ def write_json(path: Path, content: Any) -> None:
     write_bytes(path, (text + "\n").encode("utf-8"))
 
 
+def normalize_text_outputs(folder: Path) -> None:
+    """Rewrite JSON files with sorted keys and TSV files with ``\\n`` line endings.
+
+    dvclive writes metrics.json in logging order and its step files with the
+    platform's line separator; this makes their bytes the same on every platform.
+    """
+    for path in sorted(folder.rglob("*.json")):
+        write_json(path, json.loads(path.read_text(encoding="utf-8")))
+    for path in sorted(folder.rglob("*.tsv")):
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        write_bytes(path, text.encode("utf-8"))
+
+
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False, compression="zstd")

@@ -18,7 +18,7 @@ import yaml
 from .errors import InputError
 from .paths import PARAMS_FILE
 
-MODELS = ("random_forest", "logistic_regression")
+MODELS = ("random_forest", "logistic_regression", "mlp", "gradient_boosting")
 IMPUTE_STRATEGIES = ("mean", "median", "most_frequent")
 CLASS_WEIGHTS = (None, "balanced")
 MAX_SEED = 2**32 - 1
@@ -78,14 +78,45 @@ class LogisticRegressionParams:
 
 
 @dataclass(frozen=True)
+class MLPParams:
+    hidden_layer_sizes: tuple[int, ...] = _rule(
+        "a list of layer widths, each at least 1, e.g. [64, 32]",
+        lambda v: len(v) >= 1 and all(width >= 1 for width in v),
+    )
+    learning_rate_init: float = _rule("a number greater than 0", lambda v: v > 0)
+    alpha: float = _rule("a number of at least 0 (L2 penalty)", lambda v: v >= 0)
+    batch_size: int = _positive_int()
+    max_epochs: int = _positive_int()
+    early_stopping: bool = _rule("true or false")
+    patience: int = _positive_int("an integer of at least 1: epochs without progress")
+
+
+@dataclass(frozen=True)
+class GradientBoostingParams:
+    max_iter: int = _positive_int()
+    learning_rate: float = _rule("a number greater than 0", lambda v: v > 0)
+    max_leaf_nodes: int = _rule("an integer of at least 2", lambda v: v >= 2)
+    min_samples_leaf: int = _positive_int()
+    early_stopping: bool = _rule("true or false")
+    patience: int = _positive_int(
+        "an integer of at least 1: iterations without progress"
+    )
+
+
+@dataclass(frozen=True)
 class TrainParams:
     model: str = _rule(f"one of {', '.join(MODELS)}", lambda v: v in MODELS)
     seed: int = _seed()
     class_weight: str | None = _rule(
         "null (every class weighs the same) or balanced", lambda v: v in CLASS_WEIGHTS
     )
+    validation_fraction: float = _rule(
+        "a number greater than 0 and at most 0.5", lambda v: 0 < v <= 0.5
+    )
     random_forest: RandomForestParams = _rule("a mapping")
     logistic_regression: LogisticRegressionParams = _rule("a mapping")
+    mlp: MLPParams = _rule("a mapping")
+    gradient_boosting: GradientBoostingParams = _rule("a mapping")
 
 
 @dataclass(frozen=True)
@@ -204,12 +235,17 @@ def _convert(value: Any, hint: Any) -> Any:
     """Return ``value`` as the type ``hint`` names, or ``_INVALID``.
 
     YAML reads ``true`` as a bool, which Python counts as an int: reject it for numbers.
-    An integer is accepted where a float is expected.
+    An integer is accepted where a float is expected, and a list where a tuple is.
     """
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for option in options:
         if option is type(None) and value is None:
             return None
+        if option is bool and isinstance(value, bool):
+            return value
+        if typing.get_origin(option) is tuple and isinstance(value, list):
+            items = [_convert(item, typing.get_args(option)[0]) for item in value]
+            return _INVALID if _INVALID in items else tuple(items)
         if isinstance(value, bool):
             continue
         if option is int and isinstance(value, int):
