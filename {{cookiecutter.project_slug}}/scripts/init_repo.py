@@ -3,7 +3,7 @@
 The template's post-generation hook runs this after a bake, and `make setup` runs it
 again. Each step is skipped when already done, so running it twice is safe. It needs
 only the standard library: when cookiecutter is installed on its own (pipx, uv tool),
-its Python has no DVC, and this script commits what it can and says what is left.
+its Python has no DVC, and this script commits what it can and prints what is left.
 """
 
 import importlib.util

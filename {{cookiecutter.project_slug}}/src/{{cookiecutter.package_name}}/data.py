@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class DataError(InputError):
-    """An input data file is missing or holds data the pipeline cannot use."""
+    """An input data file is missing or contains data the pipeline cannot use."""
 
 
 def read_raw(path: Path) -> pd.DataFrame:

@@ -2,4 +2,4 @@
 
 
 class InputError(ValueError):
-    """Params, data or a model file that the user can fix; the message says how."""
+    """Params, data or a model file that the user can fix, as the message explains."""

@@ -48,7 +48,7 @@ NOTE: HistGradientBoostingClassifier with ``categorical_features`` set also need
 
 
 class ModelFileError(InputError):
-    """A model file is not a skops file or holds types that are not trusted."""
+    """A model file is not a skops file or contains types that are not trusted."""
 
 
 _SCHEMA_NAME = "schema.json"

@@ -1,6 +1,6 @@
 """Load params.yaml and validate the sections a stage reads, before any heavy work.
 
-Each section is a frozen dataclass. A field's metadata holds the check and the text
+Each section is a frozen dataclass. A field's metadata contains the check and the text
 that describes the allowed values, so an error can name the key, the value found and
 what is allowed, and every problem in the file is reported at once.
 """
@@ -25,7 +25,7 @@ MAX_SEED = 2**32 - 1
 
 
 class ParamsError(InputError):
-    """params.yaml is missing, unreadable or holds values a stage cannot use."""
+    """params.yaml is missing, unreadable or contains values a stage cannot use."""
 
 
 def _rule(allowed: str, check: Callable[[Any], bool] | None = None, default=MISSING):
@@ -139,8 +139,9 @@ class Params:
 def load_params(*sections: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
     """Read ``path`` and return the named sections as validated dataclasses.
 
-    The top-level keys are always checked; a section's values only when it is named,
-    so a stage fails only for the sections it reads (the ones dvc.yaml lists for it).
+    The top-level keys are always checked, but a section's values only when it is
+    named. A stage therefore fails only for the sections it reads, which dvc.yaml
+    lists for it.
     """
     try:
         text = path.read_text(encoding="utf-8")

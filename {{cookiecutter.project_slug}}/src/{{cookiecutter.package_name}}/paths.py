@@ -1,4 +1,4 @@
-"""Where each stage reads and writes, relative to the project root.
+"""Paths that the stages read and write, relative to the project root.
 
 dvc.yaml lists the same paths as each stage's deps and outs; keep the two in step.
 """
