@@ -34,10 +34,10 @@ demo: $(BIN)/.installed  ## Bake a project with the defaults under build/ and ru
 	@echo "The baked project is in $(CURDIR)/$(DEMO)"
 
 test: $(BIN)/.installed  ## Run the template's whole test suite (about N minutes on 2 cores)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(BIN)/.installed  ## Run the tests not marked slow
-	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: $(BIN)/.installed  ## Check the template's own code with ruff
 	$(BIN)/ruff check hooks tests
@@ -49,6 +49,11 @@ lock: $(BIN)/.installed  ## Pin the baked project's and the template's dependenc
 	$(BIN)/uv pip compile build/lock/tumour-classifier/pyproject.toml --extra dev \
 	  --universal --python-version 3.11 --generate-hashes --no-header --no-annotate \
 	  -o "$(TEMPLATE)/requirements.lock"
+	rm -rf build/lock-mlflow
+	$(BIN)/cookiecutter --no-input --output-dir build/lock-mlflow . mlflow=yes
+	$(BIN)/uv pip compile build/lock-mlflow/tumour-classifier/pyproject.toml --extra dev \
+	  --universal --python-version 3.11 --generate-hashes --no-header --no-annotate \
+	  -o "$(TEMPLATE)/requirements-mlflow.lock"
 	$(BIN)/uv pip compile pyproject.toml build/lock/tumour-classifier/pyproject.toml \
 	  --extra dev --constraint "$(TEMPLATE)/requirements.lock" \
 	  --universal --python-version 3.11 --generate-hashes --no-header \

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 DATASET = "{{ cookiecutter.dataset }}"
+MLFLOW = "{{ cookiecutter.mlflow }}" == "yes"
 BUNDLED = Path("_datasets")
 RAW = Path("data/raw")
+PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
 
 
 def place_dataset() -> None:
@@ -22,8 +24,22 @@ def place_dataset() -> None:
     shutil.rmtree(BUNDLED)
 
 
+def keep_mlflow_files() -> None:
+    """Keep the MLflow module and lock file only when the project logs to MLflow.
+
+    mlflow requires pyarrow below 26, so the project with MLflow has its own lock.
+    """
+    mlflow_lock = Path("requirements-mlflow.lock")
+    if MLFLOW:
+        mlflow_lock.replace("requirements.lock")
+    else:
+        mlflow_lock.unlink()
+        (PACKAGE / "tracking.py").unlink()
+
+
 def main() -> int:
     place_dataset()
+    keep_mlflow_files()
     result = subprocess.run([sys.executable, str(Path("scripts") / "init_repo.py")])
     if result.returncode != 0:
         print(

@@ -74,6 +74,8 @@ def check_answers(answers: dict[str, str]) -> list[str]:
             f"author_email {answers['author_email']!r} is not an email address: "
             "use the form name@example.com"
         )
+    if answers["mlflow"] not in ("no", "yes"):
+        problems.append(f"mlflow {answers['mlflow']!r} is invalid: answer no or yes")
     if answers["dataset"] not in DATASETS:
         problems.append(
             f"dataset {answers['dataset']!r} is unknown: choose one of "

@@ -47,6 +47,14 @@ def test_missing_identity_explained(tmp_path, env):
     assert "git config --global user.email" in result.stderr
 
 
+def test_mlflow_off_leaves_no_mlflow_files(baked):
+    assert not (baked / "src" / DEFAULT_PACKAGE / "tracking.py").exists()
+    assert not (baked / "requirements-mlflow.lock").exists()
+    lock = (baked / "requirements.lock").read_text(encoding="utf-8")
+    assert "\nmlflow==" not in lock
+    assert "mlflow" not in (baked / "dvc.yaml").read_text(encoding="utf-8")
+
+
 def test_no_template_syntax_left(baked):
     leftovers = []
     for path in project_files(baked):
@@ -147,6 +155,14 @@ def test_invalid_answer_rejected(tmp_path, env, answers, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Nothing was written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "value"), [("mlflow", "maybe"), ("dataset", "iris")])
+def test_unknown_choice_rejected(tmp_path, env, name, value):
+    result = bake(tmp_path, env, check=False, **{name: value})
+    assert result.returncode != 0
+    assert f"{value} provided for choice variable {name}" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

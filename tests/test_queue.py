@@ -8,6 +8,9 @@ import time
 import pytest
 from conftest import BIN, DEFAULT_SLUG, dvc
 
+# The tests share one queue, so one pytest-xdist worker runs them all.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("queue")]
+
 SIZES = [10, 20, 30, 40, 50, 60, 70, 80]
 QUEUE_TIMEOUT = 900
 
@@ -57,7 +60,6 @@ def queued(reproduced, tmp_path_factory, env):
     return project
 
 
-@pytest.mark.slow
 def test_eight_queued_experiments_succeed(queued, env):
     status = dvc(queued, env, "queue", "status").stdout
     assert status.count("Success") == len(SIZES), status
@@ -68,7 +70,6 @@ def test_eight_queued_experiments_succeed(queued, env):
         assert scores["test"]["accuracy"] > 0.9
 
 
-@pytest.mark.slow
 def test_plain_run_matches_queued_run(queued, env):
     queued_rows = {n_estimators(row): row for row in experiments(queued, env).values()}
     shutil.rmtree(queued / ".dvc" / "cache" / "runs")

@@ -108,7 +108,7 @@ def main() -> int:
             "init_repo: Git has no user name or email, so the commit used the "
             "template's author. `dvc exp run` needs them: run `git config --global "
             'user.name "Your Name"` and `git config --global user.email '
-            'you@example.com`.',
+            "you@example.com`.",
             file=sys.stderr,
         )
     return 0

@@ -21,6 +21,9 @@ from .paths import (
     TEST_FILE,
     TRAIN_FILE,
 )
+{%- if cookiecutter.mlflow == "yes" %}
+from .tracking import log_run
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,11 @@ def main() -> None:
         len(labels["test"]),
         EVALUATE_LIVE_DIR,
     )
+{%- if cookiecutter.mlflow == "yes" %}
+
+    run_id = log_run(model, scores, test_features.head(5))
+    log.info("logged MLflow run %s; browse it with `make mlflow-ui`", run_id)
+{%- endif %}
 
 
 if __name__ == "__main__":
