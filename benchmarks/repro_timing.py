@@ -55,9 +55,8 @@ def main() -> None:
     print(
         f"bake with hooks (git init, dvc init, dvc add, commit): {bake_seconds:.2f} s"
     )
-    print(
-        f"cold dvc repro --force, median of {args.runs}: {statistics.median(cold):.2f} s"
-    )
+    median_cold = statistics.median(cold)
+    print(f"cold dvc repro --force, median of {args.runs}: {median_cold:.2f} s")
     print(f"no-op dvc repro, median of {args.runs}: {statistics.median(noop):.2f} s")
     for stage, seconds in stages.items():
         print(f"  {stage} run alone, median: {statistics.median(seconds):.2f} s")
