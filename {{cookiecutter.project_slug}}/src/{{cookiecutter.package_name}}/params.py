@@ -96,6 +96,27 @@ class EvaluateParams:
     top_features: int = _positive_int("an integer of at least 1: bars in the chart")
 
 
+# The metrics that evaluate writes for each split: keep in step with
+# evaluate.compute_metrics.
+METRICS = tuple(
+    f"{split}.{name}"
+    for split in ("test", "train")
+    for name in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss")
+)
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """Settings of `make compare`, which ranks experiments. No stage reads them."""
+
+    primary_metric: str = _rule(f"one of {', '.join(METRICS)}", lambda v: v in METRICS)
+    higher_is_better: bool = _rule("true, or false for a loss such as test.log_loss")
+    metrics: tuple[str, ...] = _rule(
+        f"a list of one or more of {', '.join(METRICS)}",
+        lambda v: len(v) >= 1 and all(name in METRICS for name in v),
+    )
+
+
 @dataclass(frozen=True)
 class Params:
     data: DataParams = _rule("a mapping")
@@ -103,6 +124,7 @@ class Params:
     featurize: FeaturizeParams = _rule("a mapping")
     train: TrainParams = _rule("a mapping")
     evaluate: EvaluateParams = _rule("a mapping")
+    compare: CompareParams = _rule("a mapping")
 
 
 def load_params(*sections: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
@@ -204,12 +226,19 @@ def _convert(value: Any, hint: Any) -> Any:
     """Return ``value`` as the type ``hint`` names, or ``_INVALID``.
 
     YAML reads ``true`` as a bool, which Python counts as an int: reject it for numbers.
-    An integer is accepted where a float is expected.
+    An integer is accepted where a float is expected, and a list of strings where a
+    ``tuple[str, ...]`` is expected.
     """
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for option in options:
         if option is type(None) and value is None:
             return None
+        if option is bool and isinstance(value, bool):
+            return value
+        if typing.get_origin(option) is tuple and isinstance(value, list):
+            if all(isinstance(item, str) for item in value):
+                return tuple(value)
+            continue
         if isinstance(value, bool):
             continue
         if option is int and isinstance(value, int):
