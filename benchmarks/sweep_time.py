@@ -8,9 +8,9 @@ from DVC's run cache.
 
     python benchmarks/sweep_time.py [--jobs 1 2] [--repeat 1]
 
-Run it with the Python of the template's .venv (cookiecutter and DVC on its PATH)
-while the machine is otherwise idle: other work on the cores skews the figures, so
-each figure is printed with the 1-minute load average at its start and end.
+Run it with the Python of the template's .venv, which has cookiecutter and DVC, on
+an otherwise idle machine. Other work on the cores skews the figures, so each one is
+printed with the 1-minute load average at its start and end.
 """
 
 import argparse
@@ -104,9 +104,15 @@ def timed_sweep(project: Path, env: dict[str, str], jobs: int, seed: int) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--jobs", type=int, nargs="+", default=[1, 2], help="worker counts to time"
+        "--jobs",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="queue worker counts to time (default: 1 2)",
     )
-    parser.add_argument("--repeat", type=int, default=1, help="sweeps per count")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="sweeps per worker count (default: 1)"
+    )
     args = parser.parse_args()
 
     # A queue worker can still be writing in the project as it shuts down.
