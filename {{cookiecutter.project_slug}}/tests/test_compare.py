@@ -306,6 +306,14 @@ def test_report_without_log_names_command():
     assert "full log: dvc queue logs broken" in text
 
 
+def test_failed_baseline_has_no_queue_log():
+    sweep = document()
+    sweep[1]["error"] = {"msg": "unable to read params.yaml", "type": "YAMLError"}
+    text = report(sweep, SETTINGS, {})
+    assert "main failed:\n  unable to read params.yaml" in text
+    assert "dvc queue logs" not in text
+
+
 def test_report_markdown_lists_failures():
     text = report(SWEEP, SETTINGS, {"broken": BROKEN_LOG}, markdown=True)
     assert "- **broken** failed: stage train: params.yaml has invalid params:" in text

@@ -400,21 +400,23 @@ def failure_notes(
 ) -> list[str]:
     """Return, for each failed row, the reason it failed and where its log is.
 
-    ``width`` None gives a Markdown list; a number, text wrapped to that width.
+    ``width`` None gives a Markdown list; a number, text wrapped to that width. A
+    baseline commit has no queue log, so its note gives DVC's error only.
     """
     notes = []
     for row in experiments:
         if row.state != FAILED:
             continue
         reason = reasons.get(row.name) or [row.error or "no reason recorded"]
-        command = f"dvc queue logs {row.name}"
+        command = None if row.is_baseline else f"dvc queue logs {row.name}"
         if width is None:
             notes.append(f"- **{row.name}** failed: {reason[0]}")
             notes += [f"  {line.strip()}" for line in reason[1:]]
-            notes.append(f"  (full log: `{command}`)")
+            if command:
+                notes.append(f"  (full log: `{command}`)")
             continue
         notes.append(f"{row.name} failed:")
-        for text in [*reason, f"full log: {command}"]:
+        for text in [*reason, *([f"full log: {command}"] if command else [])]:
             notes += textwrap.wrap(
                 text.strip(),
                 width=width,
