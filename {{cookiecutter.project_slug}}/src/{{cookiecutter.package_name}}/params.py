@@ -127,6 +127,27 @@ class EvaluateParams:
     top_features: int = _positive_int("an integer of at least 1: bars in the chart")
 
 
+# The metrics that evaluate writes for each split: keep in step with
+# evaluate.compute_metrics.
+METRICS = tuple(
+    f"{split}.{name}"
+    for split in ("test", "train")
+    for name in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss")
+)
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """Settings of `make compare`, which ranks experiments. No stage reads them."""
+
+    primary_metric: str = _rule(f"one of {', '.join(METRICS)}", lambda v: v in METRICS)
+    higher_is_better: bool = _rule("true, or false for a loss such as test.log_loss")
+    metrics: tuple[str, ...] = _rule(
+        f"a list of one or more of {', '.join(METRICS)}",
+        lambda v: len(v) >= 1 and all(name in METRICS for name in v),
+    )
+
+
 @dataclass(frozen=True)
 class Params:
     data: DataParams = _rule("a mapping")
@@ -134,6 +155,7 @@ class Params:
     featurize: FeaturizeParams = _rule("a mapping")
     train: TrainParams = _rule("a mapping")
     evaluate: EvaluateParams = _rule("a mapping")
+    compare: CompareParams = _rule("a mapping")
 
 
 def load_params(*sections: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
