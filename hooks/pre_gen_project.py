@@ -53,6 +53,11 @@ def check_package(name: str) -> list[str]:
             f"package_name {name!r} would hide the standard-library module of that "
             f"name: choose another, e.g. '{name}_pipeline'"
         ]
+    if name == "conftest" or name.startswith("test"):
+        return [
+            f"package_name {name!r} would be taken by pytest for a test module: "
+            f"choose another, e.g. 'my_{name}'"
+        ]
     if name in DEPENDENCIES:
         return [
             f"package_name {name!r} would hide the dependency or folder of that name: "

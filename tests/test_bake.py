@@ -67,6 +67,12 @@ def test_no_template_syntax_left(baked):
     assert leftovers == []
 
 
+def test_dvc_config_is_offline_and_autostages(baked):
+    config = (baked / ".dvc" / "config").read_text(encoding="utf-8")
+    assert "analytics = false" in config
+    assert "autostage = true" in config
+
+
 def test_pipeline_files_not_ignored(baked, env):
     paths = ["dvc.yaml", "params.yaml", "data/raw/breast_cancer.csv.dvc", ".dvc/config"]
     result = run(["git", "check-ignore", *paths], cwd=baked, env=env, check=False)
@@ -140,6 +146,8 @@ INVALID_ANSWERS = [
     ({"package_name": "class"}, "package_name 'class' is a Python keyword"),
     ({"package_name": "json"}, "would hide the standard-library module"),
     ({"package_name": "sklearn"}, "would hide the dependency or folder"),
+    ({"package_name": "conftest"}, "would be taken by pytest for a test module"),
+    ({"package_name": "test_model"}, "would be taken by pytest for a test module"),
     (
         {"author_email": "not-an-address"},
         "author_email 'not-an-address' is not an email",

@@ -41,7 +41,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+# Session scope: pytest-xdist may interleave other modules' tests on this worker,
+# which would tear down and rebuild a module-scoped project.
+@pytest.fixture(scope="session")
 def mlflow_project(tmp_path_factory, env):
     """A project baked with MLflow on, set up with `make setup`, after `dvc repro`."""
     output = tmp_path_factory.mktemp("mlflow")

@@ -30,7 +30,9 @@ def n_estimators(row: dict) -> int:
     return params["train"]["random_forest"]["n_estimators"]
 
 
-@pytest.fixture(scope="module")
+# Session scope: pytest-xdist may interleave other modules' tests on this worker,
+# which would tear down and run a module-scoped queue again.
+@pytest.fixture(scope="session")
 def queued(reproduced, tmp_path_factory, env):
     """A copy of the reproduced project after a queue of eight runs on two workers."""
     project = tmp_path_factory.mktemp("queued") / DEFAULT_SLUG

@@ -69,6 +69,22 @@ def test_bad_raw_data_gets_message(baked_copy, env, content, message):
     assert not (baked_copy / "data/prepared").exists()
 
 
+def test_numeric_labels_run_end_to_end(baked_copy, env):
+    raw = (baked_copy / RAW).read_text(encoding="utf-8")
+    raw = raw.replace(",malignant\n", ",1\n").replace(",benign\n", ",0\n")
+    (baked_copy / RAW).write_text(raw, encoding="utf-8")
+    params = baked_copy / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    params.write_text(
+        text.replace("positive_class: malignant", "positive_class: 1"), encoding="utf-8"
+    )
+    dvc(baked_copy, env, "repro")
+    metrics_file = baked_copy / "dvclive/evaluate/metrics.json"
+    scores = json.loads(metrics_file.read_text(encoding="utf-8"))
+    assert scores["test"]["accuracy"] > 0.9
+    assert (baked_copy / "dvclive/evaluate/plots/roc/1.json").exists()
+
+
 def test_parquet_that_is_not_parquet(baked_copy, env):
     (baked_copy / "data/raw/table.parquet").write_text("a,b\n1,2\n", encoding="utf-8")
     params = baked_copy / "params.yaml"

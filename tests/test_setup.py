@@ -54,8 +54,15 @@ def test_bake_without_dvc_then_setup(tmp_path, tool_env, env, baked):
     assert git(project, env, "ls-files") == git(baked, env, "ls-files")
     assert (project / ".venv" / "bin" / "dvc").exists()
 
+    (project / "notes.txt").write_text("private notes\n", encoding="utf-8")
+    with (project / "params.yaml").open("a", encoding="utf-8") as params:
+        params.write("# an edit in progress\n")
     run(["make", "setup"], project, tool_env)
     assert git(project, env, "rev-list", "--count", "HEAD").strip() == "2"
+    status = git(project, env, "status", "--porcelain").splitlines()
+    assert sorted(status) == [" M params.yaml", "?? notes.txt"]
+    run(["git", "checkout", "--", "params.yaml"], project, env)
+    (project / "notes.txt").unlink()
 
     dvc(project, env, "repro")
     assert "Data and pipelines are up to date." in dvc(project, env, "status").stdout

@@ -17,6 +17,14 @@ AUTHOR_EMAIL = {{ cookiecutter.author_email | tojson }}
 RAW_DATA = Path("data/raw/{{ cookiecutter.dataset }}.csv")
 FIRST_MESSAGE = "Create project from cookiecutter-dvc-pipeline"
 DVC_MESSAGE = "Track raw data with DVC"
+# What `dvc init`, `dvc config` and `dvc add` write: a later run commits only these.
+DVC_FILES = [
+    Path(".dvc/config"),
+    Path(".dvc/.gitignore"),
+    Path(".dvcignore"),
+    RAW_DATA.with_name(RAW_DATA.name + ".dvc"),
+    RAW_DATA.with_name(".gitignore"),
+]
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -49,15 +57,27 @@ def identity_options() -> list[str]:
     return options
 
 
-def commit(message: str) -> None:
-    """Commit everything not ignored, if anything changed or there is no commit yet."""
+def has_commit() -> bool:
+    return bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
+
+
+def commit_all(message: str) -> None:
+    """Make the first commit, of every file that is not ignored."""
     run(["git", "add", "--all"])
-    has_commit = bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
-    staged = subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode != 0
-    if staged or not has_commit:
-        identity = identity_options()
-        run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message])
-        print(f"init_repo: committed '{message}'")
+    run(["git", *identity_options(), "commit", "--quiet", "--no-verify", "-m", message])
+    print(f"init_repo: committed '{message}'")
+
+
+def commit_dvc_files(message: str) -> None:
+    """Commit the files that DVC set-up wrote, and nothing else the user changed."""
+    paths = [str(path) for path in DVC_FILES if path.exists()]
+    run(["git", "add", "--", *paths])
+    changed = subprocess.run(["git", "diff", "--cached", "--quiet", "--", *paths])
+    if changed.returncode == 0:
+        return
+    identity = identity_options()
+    run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths])
+    print(f"init_repo: committed '{message}'")
 
 
 def init_git() -> None:
@@ -75,6 +95,8 @@ def init_dvc(dvc: list[str]) -> None:
         run([*dvc, "init", "--quiet"])
         # `dvc repro` and `dvc add` then stage the files they change for a commit.
         run([*dvc, "config", "core.autostage", "true"])
+        # The project works offline, so DVC sends no usage data unless turned back on.
+        run([*dvc, "config", "core.analytics", "false"])
         print("init_repo: initialised DVC")
     if RAW_DATA.exists() and not RAW_DATA.with_name(RAW_DATA.name + ".dvc").exists():
         run([*dvc, "add", "--quiet", str(RAW_DATA)])
@@ -91,18 +113,19 @@ def main() -> int:
         return 0
     init_git()
     dvc = dvc_command()
+    if dvc is not None:
+        init_dvc(dvc)
+    if not has_commit():
+        commit_all(FIRST_MESSAGE)
+    elif dvc is not None:
+        commit_dvc_files(DVC_MESSAGE)
     if dvc is None:
-        commit(FIRST_MESSAGE)
         print(
             "init_repo: DVC not found in this Python or on PATH, so the raw data is "
             "not tracked yet. Run `make setup` in this folder: it installs DVC and "
             "finishes the set-up.",
             file=sys.stderr,
         )
-        return 0
-    init_dvc(dvc)
-    has_commit = bool(output(["git", "rev-parse", "--verify", "--quiet", "HEAD"]))
-    commit(DVC_MESSAGE if has_commit else FIRST_MESSAGE)
     if identity_options():
         print(
             "init_repo: Git has no user name or email, so the commit used the "

@@ -90,14 +90,33 @@ def test_unknown_model_lists_choices(tmp_path):
     )
 
 
-def test_exponent_without_point_gets_hint(tmp_path):
+@pytest.mark.parametrize("written", ["1e-3", "1.0e3"])
+def test_exponent_read_as_text_gets_hint(tmp_path, written):
     path = tmp_path / "params.yaml"
-    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", "C: 1e-3")
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", f"C: {written}")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ParamsError) as caught:
         load_params("train", path=path)
-    assert "train.logistic_regression.C is '1e-3'" in str(caught.value)
-    assert "YAML reads this as text" in str(caught.value)
+    assert f"train.logistic_regression.C is '{written}'" in str(caught.value)
+    assert "a signed exponent, e.g. 1.0e+3 or 1.0e-3" in str(caught.value)
+
+
+def test_suggested_exponent_form_is_a_number(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", "C: 1.0e+3")
+    path.write_text(text, encoding="utf-8")
+    assert load_params("train", path=path)["train"].logistic_regression.C == 1000.0
+
+
+def test_integer_in_exponent_form_gets_digits(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace(
+        "n_estimators: 100", "n_estimators: 1e3"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError) as caught:
+        load_params("train", path=path)
+    assert "write it unquoted, in digits: 1000" in str(caught.value)
 
 
 def test_missing_key_says_what_to_set(tmp_path):

@@ -98,6 +98,14 @@ def test_missing_target_values_rejected(binary_frame):
         check_columns(frame, "label", Path("raw.csv"))
 
 
+def test_fractional_target_rejected(binary_frame):
+    frame = binary_frame.assign(
+        label=np.where(binary_frame["label"] == "yes", 2.5, 1.0)
+    )
+    with pytest.raises(DataError, match="has fractional numbers such as 2.5"):
+        check_columns(frame, "label", Path("raw.csv"))
+
+
 def test_empty_column_rejected(binary_frame):
     with pytest.raises(DataError, match="no values in any row: blank"):
         check_columns(binary_frame.assign(blank=np.nan), "label", Path("raw.csv"))
@@ -106,6 +114,14 @@ def test_empty_column_rejected(binary_frame):
 def test_text_column_rejected(binary_frame):
     with pytest.raises(DataError, match="not numeric: colour"):
         check_columns(binary_frame.assign(colour="red"), "label", Path("raw.csv"))
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e39])
+def test_infinite_values_rejected(binary_frame, value):
+    frame = binary_frame.copy()
+    frame.loc[6, "noise"] = value
+    with pytest.raises(DataError, match="columns noise \\(first at file line 8\\)"):
+        check_columns(frame, "label", Path("raw.csv"))
 
 
 def test_read_raw_missing_file_says_dvc_pull(tmp_path):
@@ -171,6 +187,25 @@ def test_binary_metrics_score_positive_class():
     assert scores["accuracy"] == 0.75
     assert scores["f1"] == pytest.approx(0.8)
     assert scores["roc_auc"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "classes", [[0, 1], [False, True], [1.0, 2.0]], ids=["int", "bool", "float"]
+)
+def test_binary_metrics_accept_non_text_labels(classes):
+    labels = np.array(classes)
+    y_true = labels[[0, 0, 1, 1]]
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.2, 0.8]])
+    scores = evaluate.compute_metrics(y_true, proba, list(labels), positive=1)
+    assert scores["accuracy"] == 0.75
+    assert scores["roc_auc"] == 1.0
+    roc, _ = evaluate.curves(y_true, proba, list(labels), positive=1)
+    assert list(roc) == [str(classes[1])]
+
+
+def test_numeric_classes_named_plainly():
+    with pytest.raises(DataError, match="The classes are: 0, 1;"):
+        evaluate.positive_index(list(np.array([0, 1])), 5)
 
 
 def test_unknown_positive_class_lists_classes():

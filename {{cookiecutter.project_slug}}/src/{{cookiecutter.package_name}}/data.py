@@ -4,12 +4,16 @@ import difflib
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
 from .paths import TARGET
 
 log = logging.getLogger(__name__)
+
+# The largest float32: scikit-learn's tree models convert features to float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class DataError(InputError):
@@ -82,6 +86,12 @@ def check_columns(frame: pd.DataFrame, target: str, path: Path) -> None:
             f"target column {target!r} of {path} has {int(missing.sum())} missing "
             f"values (first at file lines {rows}): fill them in or drop those rows"
         )
+    if pd.api.types.is_float_dtype(labels) and not (labels % 1 == 0).all():
+        raise DataError(
+            f"target column {target!r} of {path} has fractional numbers such as "
+            f"{labels[labels % 1 != 0].iloc[0]}, but the pipeline classifies: the "
+            "target must hold class names or whole numbers"
+        )
     counts = labels.value_counts()
     if len(counts) < 2:
         raise DataError(
@@ -110,4 +120,19 @@ def check_columns(frame: pd.DataFrame, target: str, path: Path) -> None:
             f"{path} has columns that are not numeric: {', '.join(not_numeric)}. "
             "The featurize stage takes numeric features only: convert them to numbers "
             "or remove them from the file"
+        )
+    _check_finite(features, path)
+
+
+def _check_finite(features: pd.DataFrame, path: Path) -> None:
+    """Reject infinities and values too large for float32, which the tree models use."""
+    numbers = features.select_dtypes("number")
+    too_large = numbers.abs() > FLOAT32_MAX
+    columns = [str(column) for column in numbers.columns[too_large.any()]]
+    if columns:
+        first_row = too_large.any(axis=1).idxmax()
+        raise DataError(
+            f"{path} has infinite values or values beyond ±{FLOAT32_MAX:.3g} in "
+            f"columns {', '.join(columns)} (first at file line {first_row + 2}). "
+            "Replace them in the file or drop those rows"
         )

@@ -39,9 +39,15 @@ def positive_index(classes: list[Any], positive_class: Any) -> int:
             return index
     raise DataError(
         f"evaluate.positive_class in params.yaml is {positive_class!r}, which is not a "
-        f"class of the target. The classes are: {', '.join(repr(c) for c in classes)}; "
-        "set it to one of them, or to null for the last one"
+        f"class of the target. The classes are: {_listing(classes)}; set it to one "
+        "of them, or to null for the last one"
     )
+
+
+def _listing(classes: list[Any]) -> str:
+    """Return the classes for a message, as 0 rather than np.int64(0)."""
+    plain = [value.item() if isinstance(value, np.generic) else value for value in classes]
+    return ", ".join(repr(value) for value in plain)
 
 
 def compute_metrics(
@@ -54,8 +60,8 @@ def compute_metrics(
     """
     from sklearn import metrics
 
-    predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-    y_true = np.asarray(y_true, dtype=object)
+    predicted = np.asarray(classes)[proba.argmax(axis=1)]
+    y_true = np.asarray(y_true)
     result = {
         "accuracy": metrics.accuracy_score(y_true, predicted),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, predicted),
@@ -86,7 +92,7 @@ def curves(y_true: np.ndarray, proba: np.ndarray, classes: list, positive: int):
 
     scored = [positive] if len(classes) == 2 else range(len(classes))
     roc, precision_recall = {}, {}
-    y_true = np.asarray(y_true, dtype=object)
+    y_true = np.asarray(y_true)
     for index in scored:
         name = str(classes[index])
         is_class = y_true == classes[index]
@@ -163,7 +169,7 @@ def main() -> None:
         for split in frames
     }
     roc, precision_recall = curves(labels["test"], probas["test"], classes, positive)
-    predicted = np.asarray(classes, dtype=object)[probas["test"].argmax(axis=1)]
+    predicted = np.asarray(classes)[probas["test"].argmax(axis=1)]
     test_features = frames["test"].drop(columns=[TARGET])
     importance = feature_importance(
         model, test_features, labels["test"], params.top_features

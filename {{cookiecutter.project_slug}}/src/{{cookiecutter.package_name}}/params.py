@@ -241,7 +241,7 @@ def _check_value(item, hint, value: Any, prefix: str, problems: list[str]) -> An
     converted = _convert(value, hint)
     if converted is _INVALID:
         problems.append(
-            f"{key} is {_describe(value)}; allowed: {allowed}{_yaml_hint(value)}"
+            f"{key} is {_describe(value)}; allowed: {allowed}{_yaml_hint(value, hint)}"
         )
         return None
     check = item.metadata["check"]
@@ -295,15 +295,26 @@ def _suggestion(key: str, known: list[str], prefix: str) -> str:
     return f"; known keys here: {', '.join(known)}"
 
 
-def _yaml_hint(value: Any) -> str:
-    """Explain the YAML 1.1 rule that reads ``1e-3`` (no decimal point) as text."""
+def _yaml_hint(value: Any, hint: Any) -> str:
+    """Explain YAML 1.1's number rules when a number was read as text.
+
+    PyYAML reads a float in exponent form only with a decimal point and a signed
+    exponent: ``1.0e+3`` is a number, but ``1e3``, ``1.0e3`` and ``1e-3`` are text.
+    """
     if not isinstance(value, str):
         return ""
     try:
-        float(value)
+        number = float(value)
     except ValueError:
         return ""
-    return (
-        " (YAML reads this as text: write the number unquoted and with a decimal "
-        "point, e.g. 1.0e-3)"
-    )
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if float in options:
+        return (
+            " (YAML reads this as text: write the number unquoted, in plain digits or "
+            "with a decimal point and a signed exponent, e.g. 1.0e+3 or 1.0e-3)"
+        )
+    if int in options and number.is_integer():
+        return (
+            f" (YAML reads this as text: write it unquoted, in digits: {int(number)})"
+        )
+    return ""
