@@ -55,6 +55,15 @@ def test_mlflow_off_leaves_no_mlflow_files(baked):
     assert "mlflow" not in (baked / "dvc.yaml").read_text(encoding="utf-8")
 
 
+def test_mlflow_bake_passes_ruff(tmp_path, env):
+    bake(tmp_path, env, mlflow="yes")
+    project = tmp_path / DEFAULT_SLUG
+    assert (project / "src" / DEFAULT_PACKAGE / "tracking.py").exists()
+    folders = ["src", "tests", "scripts"]
+    run([BIN / "ruff", "check", "--no-cache", *folders], project, env)
+    run([BIN / "ruff", "format", "--check", "--no-cache", *folders], project, env)
+
+
 def test_no_template_syntax_left(baked):
     leftovers = []
     for path in project_files(baked):

@@ -75,8 +75,8 @@ def commit_dvc_files(message: str) -> None:
     changed = subprocess.run(["git", "diff", "--cached", "--quiet", "--", *paths])
     if changed.returncode == 0:
         return
-    identity = identity_options()
-    run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths])
+    options = [*identity_options(), "commit", "--quiet", "--no-verify", "-m", message]
+    run(["git", *options, "--", *paths])
     print(f"init_repo: committed '{message}'")
 
 

@@ -46,8 +46,8 @@ def positive_index(classes: list[Any], positive_class: Any) -> int:
 
 def _listing(classes: list[Any]) -> str:
     """Return the classes for a message, as 0 rather than np.int64(0)."""
-    plain = [value.item() if isinstance(value, np.generic) else value for value in classes]
-    return ", ".join(repr(value) for value in plain)
+    plain = [item.item() if isinstance(item, np.generic) else item for item in classes]
+    return ", ".join(repr(item) for item in plain)
 
 
 def compute_metrics(
