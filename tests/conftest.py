@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,35 @@ def bake(output: Path, env: dict[str, str], check: bool = True, **answers: str):
     cookiecutter = shutil.which("cookiecutter", path=env["PATH"])
     command = [cookiecutter, "--no-input", "--output-dir", output, TEMPLATE]
     return run([*command, *extra], cwd=output, env=env, check=check)
+
+
+def run_queue(
+    project: Path, env: dict[str, str], command: list, timeout: float = 900
+) -> str:
+    """Start the queue workers with ``command`` and wait until no task is queued or
+    running; return the last `dvc queue status` output.
+
+    The workers detach but inherit the output of ``command``: a file, not a pipe,
+    lets the call return while they run.
+    """
+    log = project.parent / "queue-start.log"
+    with log.open("w", encoding="utf-8") as output:
+        subprocess.run(
+            [str(part) for part in command],
+            cwd=project,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = dvc(project, env, "queue", "status").stdout
+        if "Queued" not in status and "Running" not in status:
+            return status
+        time.sleep(2)
+    pytest.fail(f"queue still busy after {timeout} s:\n{status}")
 
 
 def git(project: Path, env: dict[str, str], *args: str) -> str:

@@ -7,13 +7,11 @@ dvc, gto and python of the test environment instead of a project .venv.
 
 import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, DEFAULT_PACKAGE, DEFAULT_SLUG, dvc, git, run
+from conftest import BIN, DEFAULT_PACKAGE, DEFAULT_SLUG, dvc, git, run, run_queue
 
 MODEL = f"{DEFAULT_SLUG}-model"
 SWEEP = "train.random_forest.n_estimators=range(50,250,50)"
@@ -42,29 +40,9 @@ def identity_env(env) -> dict[str, str]:
 
 
 def start_queue(project: Path, env: dict[str, str], jobs: int) -> None:
-    """Run `make queue-run`, then wait until no task is queued or running.
-
-    The workers detach but inherit the output of `dvc queue start`: a file, not a
-    pipe, lets this call return while they run.
-    """
-    log = project.parent / "queue-run.log"
-    with log.open("w", encoding="utf-8") as output:
-        subprocess.run(
-            ["make", f"BIN={BIN}", "queue-run", f"JOBS={jobs}"],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            check=True,
-        )
-    deadline = time.monotonic() + QUEUE_TIMEOUT
-    while time.monotonic() < deadline:
-        status = dvc(project, env, "queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            return
-        time.sleep(2)
-    pytest.fail(f"queue still busy after {QUEUE_TIMEOUT} s:\n{status}")
+    """Run `make queue-run`, then wait until no task is queued or running."""
+    command = ["make", f"BIN={BIN}", "queue-run", f"JOBS={jobs}"]
+    run_queue(project, env, command, timeout=QUEUE_TIMEOUT)
 
 
 def exp_rows(project: Path, env: dict[str, str]) -> dict[str, dict]:

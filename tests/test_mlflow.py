@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import DEFAULT_SLUG, bake, git, run
+from conftest import DEFAULT_SLUG, bake, git, run, run_queue
 
 # The tests share one baked project, so one pytest-xdist worker runs them all.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow")]
@@ -85,23 +85,7 @@ def test_queued_run_logs_to_project_store(mlflow_project):
     git(project, project_env, "commit", "--quiet", "-m", "Run the pipeline")
     sweep = "train.random_forest.n_estimators=20"
     run(["dvc", "exp", "run", "--queue", "-S", sweep], project, project_env)
-    # The detached worker inherits this output: a file lets the call return.
-    with (project.parent / "queue.log").open("w", encoding="utf-8") as log:
-        subprocess.run(
-            ["dvc", "queue", "start"],
-            cwd=project,
-            env=project_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-    deadline = time.monotonic() + 300
-    status = ""
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], project, project_env).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
+    status = run_queue(project, project_env, ["dvc", "queue", "start"], timeout=300)
     assert "Success" in status
     assert int(read_back(project, project_env)[0]) == runs_before + 1
 

@@ -2,17 +2,14 @@
 
 import json
 import shutil
-import subprocess
-import time
 
 import pytest
-from conftest import BIN, DEFAULT_SLUG, dvc
+from conftest import BIN, DEFAULT_SLUG, dvc, run_queue
 
 # The tests share one queue, so one pytest-xdist worker runs them all.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("queue")]
 
 SIZES = [10, 20, 30, 40, 50, 60, 70, 80]
-QUEUE_TIMEOUT = 900
 
 
 def experiments(project, env) -> dict[str, dict]:
@@ -39,26 +36,7 @@ def queued(reproduced, tmp_path_factory, env):
     shutil.copytree(reproduced, project, symlinks=True)
     sweep = "train.random_forest.n_estimators=" + ",".join(map(str, SIZES))
     dvc(project, env, "exp", "run", "--queue", "-S", sweep)
-    # The workers detach but inherit the output of `dvc queue start`: a file, not a
-    # pipe, lets this call return while they run.
-    log = project.parent / "queue-start.log"
-    with log.open("w", encoding="utf-8") as output:
-        subprocess.run(
-            [BIN / "dvc", "queue", "start", "--jobs", "2"],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-    deadline = time.monotonic() + QUEUE_TIMEOUT
-    while time.monotonic() < deadline:
-        status = dvc(project, env, "queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
-    else:
-        pytest.fail(f"queue still busy after {QUEUE_TIMEOUT} s:\n{status}")
+    run_queue(project, env, [BIN / "dvc", "queue", "start", "--jobs", "2"])
     return project
 
 
