@@ -17,7 +17,7 @@ AUTHOR_EMAIL = {{ cookiecutter.author_email | tojson }}
 RAW_DATA = Path("data/raw/{{ cookiecutter.dataset }}.csv")
 FIRST_MESSAGE = "Create project from cookiecutter-dvc-pipeline"
 DVC_MESSAGE = "Track raw data with DVC"
-# What `dvc init`, `dvc config` and `dvc add` write: a later run commits only these.
+# Files that DVC set-up writes (init, config, add): a later run commits only these.
 DVC_FILES = [
     Path(".dvc/config"),
     Path(".dvc/.gitignore"),

@@ -163,7 +163,7 @@ class _Renumbering:
 
     def _rewrite_node(self, node: dict[str, Any]) -> dict[str, Any]:
         # Pre-order numbering matches the text order of the output, because
-        # "__id__" sorts before every key that holds child nodes.
+        # "__id__" sorts before every key that contains child nodes.
         new_id = None
         if "__id__" in node:
             new_id = self._renumber_id(node["__id__"])

@@ -246,8 +246,8 @@ def main() -> None:
 
     last = curve[-1]
     log.info(
-        "fitted %s on %d rows and %d features in %d steps; validation log loss %.4f, "
-        "accuracy %.4f; saved %s",
+        "fitted %s on %d rows and %d features; training curve of %d step(s); "
+        "validation log loss %.4f, accuracy %.4f; saved %s",
         params.model,
         len(train),
         train.shape[1] - 1,
