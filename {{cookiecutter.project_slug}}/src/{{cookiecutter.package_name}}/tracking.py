@@ -1,8 +1,8 @@
 """Log each evaluation to MLflow as well: params, metrics and the model.
 
-DVC stays the source of truth (dvc.lock, Git and the DVC cache); the MLflow store is a
-view for teams that browse runs in its UI. The store is ``mlflow.db`` (SQLite) with
-artifacts in ``mlruns/``, both in the project root and kept out of Git.
+DVC stays the source of truth, through dvc.lock, Git and the DVC cache. The MLflow
+store is a view for teams that browse runs in its UI. The store is ``mlflow.db``
+(SQLite) with artifacts in ``mlruns/``, both in the project root and kept out of Git.
 """
 
 import os
