@@ -18,9 +18,11 @@ PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
 
 
 def place_dataset() -> None:
+    """Move the chosen bundled dataset to data/raw/; with csv, the user brings one."""
     RAW.mkdir(parents=True, exist_ok=True)
-    source = BUNDLED / f"{DATASET}.csv"
-    shutil.move(source, RAW / source.name)
+    if DATASET != "csv":
+        source = BUNDLED / f"{DATASET}.csv"
+        shutil.move(source, RAW / source.name)
     shutil.rmtree(BUNDLED)
 
 

@@ -163,6 +163,11 @@ INVALID_ANSWERS = [
     ),
     ({"author_name": " "}, "author_name is empty"),
     ({"project_name": " "}, "project_name is empty"),
+    (
+        {"task": "regression"},
+        "task regression needs your own data, but dataset 'breast_cancer' is a "
+        "bundled classification dataset: answer dataset=csv",
+    ),
 ]
 
 
@@ -175,7 +180,9 @@ def test_invalid_answer_rejected(tmp_path, env, answers, message):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("name", "value"), [("mlflow", "maybe"), ("dataset", "iris")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("mlflow", "maybe"), ("dataset", "iris"), ("task", "ranking")]
+)
 def test_unknown_choice_rejected(tmp_path, env, name, value):
     result = bake(tmp_path, env, check=False, **{name: value})
     assert result.returncode != 0
