@@ -6,7 +6,9 @@ the MLP and gradient boosting stop early on it.
 
 ``n_jobs`` stays 1: it is saved inside the model, and a forest's predict_proba on
 several threads can change the last digits of its scores between runs. Parallel work
-belongs to ``dvc queue start -j N``, one experiment per core.
+belongs to ``dvc queue start -j N``, one experiment per core, or to a Dask cluster:
+with ``DASK_SCHEDULER_ADDRESS`` set, the forest's trees are fitted on its workers and
+the saved model is the same (see ``parallel.py``).
 """
 
 import copy
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import cli
+from . import cli, parallel
 from .files import atomic_dir, normalize_text_outputs, read_parquet
 from .model_io import save_model
 from .params import TrainParams, load_params
@@ -104,7 +106,7 @@ def fit_random_forest(params: TrainParams, fit: Split, validation: Split):
     curve = []
     for trees in steps:
         model.set_params(n_estimators=trees)
-        model.fit(fit.features, fit.labels)
+        parallel.fit_in_parallel(model, fit.features, fit.labels)
         curve.append(score(model, fit, validation, trees))
     model.set_params(warm_start=False)
     return model, curve
@@ -227,7 +229,8 @@ def main() -> None:
     params: TrainParams = load_params("train")["train"]
     train = read_parquet(FEATURES_DIR / TRAIN_FILE)
 
-    model, curve = fit(train, params)
+    with parallel.dask_backend():
+        model, curve = fit(train, params)
     save_model(model, MODEL_FILE)
 
     from dvclive import Live
