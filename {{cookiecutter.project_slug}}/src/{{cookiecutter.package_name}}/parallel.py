@@ -40,18 +40,30 @@ def scheduler_address() -> str | None:
     if not value:
         return None
 
-    parts = urlsplit(value)
+    if not _is_tcp_address(value):
+        fix = "Set it to the address that `dask scheduler` prints"
+        if "://" not in value and _is_tcp_address(f"tcp://{value}"):
+            fix = f"Write it as tcp://{value}"
+        raise ClusterError(
+            f"{ADDRESS_VARIABLE}={value!r} is not a Dask scheduler address: "
+            f"expected tcp://HOST:PORT, such as tcp://127.0.0.1:8786. {fix}, "
+            f"{UNSET_HINT}."
+        )
+    return value
+
+
+def _is_tcp_address(text: str) -> bool:
+    parts = urlsplit(text)
     try:
         port = parts.port
     except ValueError:
-        port = None
-    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path:
-        raise ClusterError(
-            f"{ADDRESS_VARIABLE}={value!r} is not a Dask scheduler address: "
-            "expected tcp://HOST:PORT, such as tcp://127.0.0.1:8786. Set it to the "
-            f"address that `dask scheduler` prints, {UNSET_HINT}."
-        )
-    return value
+        return False
+    return (
+        parts.scheme == "tcp"
+        and bool(parts.hostname)
+        and port is not None
+        and not parts.path
+    )
 
 
 @contextmanager
