@@ -1,8 +1,8 @@
 """Fit on a Dask cluster when ``DASK_SCHEDULER_ADDRESS`` names one.
 
 With the variable set to a scheduler's address (``tcp://HOST:PORT``), ``dask_backend``
-connects to it and sends scikit-learn's joblib work to the cluster's workers; without
-it, nothing changes and ``distributed`` is not even imported. Today that work is the
+connects to it and sends scikit-learn's joblib work to the cluster's workers. Without
+it, nothing changes and ``distributed`` is not imported. Today that work is the
 random forest's trees. Cross-validation or a hyperparameter search added to train
 would run its fits on the same backend when fitted through ``fit_in_parallel``.
 
@@ -73,7 +73,7 @@ def dask_backend(
     """Inside the block, run joblib's work on the cluster at ``DASK_SCHEDULER_ADDRESS``.
 
     Without the variable the block runs as it is. With it, the block runs once the
-    scheduler answers and has a worker, and a log line counts the tasks per worker.
+    scheduler responds and has a worker, and a log line counts the tasks per worker.
     """
     address = scheduler_address()
     if address is None:
@@ -87,9 +87,9 @@ def dask_backend(
         client = Client(address, timeout=connect_timeout, set_as_default=False)
     except OSError as error:  # a timeout or a refused connection
         raise ClusterError(
-            f"no Dask scheduler answered at {ADDRESS_VARIABLE}={address!r} within "
-            f"{connect_timeout:g} s ({error}). Start one with `dask scheduler` and "
-            f"set the variable to the address it prints, {UNSET_HINT}."
+            f"connecting to the Dask scheduler at {ADDRESS_VARIABLE}={address!r} "
+            f"failed: {error}. Start one with `dask scheduler` and set the variable "
+            f"to the address it prints, {UNSET_HINT}."
         ) from None
 
     global _active
