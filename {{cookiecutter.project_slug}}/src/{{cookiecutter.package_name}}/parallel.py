@@ -120,6 +120,8 @@ def dask_backend(
             finally:
                 _active = False
 
+    # NOTE: the task stream lists every task the scheduler ran meanwhile, so on a
+    # cluster that other clients use at the same time the counts include theirs.
     tasks = Counter(task["worker"] for task in stream.data)
     log.info(
         "Dask ran %d task(s) on %d worker(s): %s",
