@@ -7,7 +7,9 @@ show log loss and accuracy for classification, RMSE and R² for regression.
 
 ``n_jobs`` stays 1: it is saved inside the model, and a forest's predict_proba on
 several threads can change the last digits of its scores between runs. Parallel work
-belongs to ``dvc queue start -j N``, one experiment per core.
+belongs to ``dvc queue start -j N``, one experiment per core, or to a Dask cluster:
+with ``DASK_SCHEDULER_ADDRESS`` set, the forest's trees are fitted on its workers and
+the saved model is the same (see ``parallel.py``).
 """
 
 import copy
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cli
+from . import cli, parallel
 from .files import atomic_dir, normalize_text_outputs, read_arrays
 from .model_io import save_model
 from .params import TASK, TrainParams, load_params
@@ -159,7 +161,7 @@ def fit_random_forest(params: TrainParams, fit: Split, validation: Split):
     curve = []
     for trees in steps:
         model.set_params(n_estimators=trees)
-        model.fit(fit.features, fit.labels)
+        parallel.fit_in_parallel(model, fit.features, fit.labels)
         curve.append(score(model, fit, validation, trees))
     model.set_params(warm_start=False)
     return model, curve
@@ -319,7 +321,8 @@ def main() -> None:
     params: TrainParams = load_params("train")["train"]
     features, labels = read_arrays(FEATURES_DIR / TRAIN_ARRAYS)
 
-    model, curve = fit(features, labels, params)
+    with parallel.dask_backend():
+        model, curve = fit(features, labels, params)
     save_model(model, MODEL_FILE)
 
     from dvclive import Live
