@@ -22,6 +22,7 @@ the same way on your machine: ``.venv/bin/python scripts/ci_report.py report
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ CREDENTIALS = (
 # Secrets that hold a file's content, where DVC wants the file's path.
 GCP_CREDENTIALS = "GCP_CREDENTIALS"
 SSH_PRIVATE_KEY = "SSH_PRIVATE_KEY"
+REMOTE_URL = re.compile(r"^remote\.(?P<name>.+)\.url=(?P<url>.*)$")
 
 
 class ReportError(Exception):
@@ -66,10 +68,14 @@ def checked(result: subprocess.CompletedProcess, what: str) -> str:
 
 
 def remotes() -> dict[str, str]:
-    """Return the DVC remotes, name to URL, from every config level."""
-    listed = checked(dvc("remote", "list"), "`dvc remote list`")
-    pairs = (line.split(None, 1) for line in listed.splitlines() if line.strip())
-    return {pair[0]: (pair[1] if len(pair) > 1 else "") for pair in pairs}
+    """Return the DVC remotes, name to URL, from every config level.
+
+    `dvc config --list` prints one ``remote.NAME.url=URL`` line each, where
+    `dvc remote list` wraps long lines in columns.
+    """
+    listed = checked(dvc("config", "--list"), "`dvc config --list`")
+    found = (REMOTE_URL.match(line) for line in listed.splitlines())
+    return {match["name"]: match["url"] for match in found if match}
 
 
 def credentials_env(found: dict[str, str], scratch: Path) -> dict[str, str]:
@@ -145,7 +151,8 @@ def check_base(base: str) -> None:
 def diff_table(kind: str, base: str) -> str:
     """Return ``dvc {kind} diff BASE --md``, or a line saying nothing changed."""
     table = checked(dvc(kind, "diff", base, "--md"), f"`dvc {kind} diff`").strip()
-    return table or f"No {kind} changed."
+    # With nothing changed DVC prints the header row and its rule only.
+    return table if len(table.splitlines()) > 2 else f"No {kind} changed."
 
 
 def draw_plots(base: str, out: Path) -> tuple[list[dict], str]:
