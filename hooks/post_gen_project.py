@@ -46,14 +46,18 @@ def keep_mlflow_files() -> None:
 
 
 def git_output(folder: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(folder), *args], capture_output=True, text=True
-    )
+    """Return what git prints in ``folder``; empty if it fails or is not installed."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        return ""
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def template_folder() -> Path | None:
-    """Return the folder that cookiecutter read the template from, if it says.
+    """Return the folder that cookiecutter read the template from, if known.
 
     ``_repo_dir`` is relative when the template was given as a relative path.
     cookiecutter runs the hooks from inside that folder, so its process's working

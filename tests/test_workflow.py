@@ -109,7 +109,7 @@ def test_report_compares_a_branch_with_its_target(reproduced_copy, tmp_path, env
     assert "- Confusion matrix (test set): `plots/" in summary
 
 
-def test_report_without_a_remote_says_the_pipeline_did_not_run(reproduced_copy, env):
+def test_report_without_remote(reproduced_copy, env):
     project = reproduced_copy
 
     pulled = report_script(project, env, "repro")
@@ -133,9 +133,7 @@ def test_report_names_an_unknown_base(baked_copy, env):
     assert "fetch-depth: 0" in result.stderr
 
 
-def test_credentials_go_to_files_and_empty_ones_are_dropped(
-    baked_copy, env, monkeypatch, tmp_path
-):
+def test_credentials_from_secrets(baked_copy, env, monkeypatch, tmp_path):
     dvc(baked_copy, env, "remote", "add", "--default", "box", "ssh://127.0.0.1/srv")
     script = baked_copy / "scripts" / "ci_report.py"
     spec = importlib.util.spec_from_file_location("ci_report", script)
@@ -169,7 +167,7 @@ def with_hooks(project: Path, env: dict[str, str]) -> None:
 
 
 def commit(project: Path, env: dict[str, str], message: str) -> tuple[int, str]:
-    """Commit with the hooks; return the exit status and what Git and hooks said."""
+    """Commit through the hooks; return the exit status and all output."""
     identity = ["-c", "user.name=Test Runner", "-c", "user.email=test@example.com"]
     command = ["git", *identity, "commit", "-m", message]
     result = run(command, cwd=project, env=env, check=False)
@@ -200,7 +198,7 @@ def test_hooks_refuse_code_that_ruff_rejects(baked_copy, env):
     assert "dvc status" in reformatted[1]
 
 
-def test_checkout_hook_checks_out_the_data_of_the_commit(reproduced_copy, env):
+def test_checkout_hook_restores_data(reproduced_copy, env):
     project = reproduced_copy
     with_hooks(project, env)
     data = project / "data" / "raw" / "breast_cancer.csv"
