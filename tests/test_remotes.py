@@ -420,29 +420,51 @@ def test_share_through_ssh_server(tmp_path, env, ssh_server):
 
 # --- The run-cache: a teammate's repro of a run someone already pushed -----------
 
+SPLIT = "test_size: 0.2"
+OTHER_SPLIT = "test_size: 0.25"
+
+
+def lock_outs(lock_text: str, stage: str) -> list[dict]:
+    return yaml.safe_load(lock_text)["stages"][stage]["outs"]
+
 
 @pytest.mark.slow
-def test_pulled_run_cache_restores_instead_of_training(tmp_path, env):
+def test_pulled_run_cache_restores_instead_of_rerunning(tmp_path, env):
     project = bake_into(tmp_path / "a", env)
     dvc(project, env, "repro")
     commit_all(project, env, "Run the pipeline")
-    edit_params(project, FOREST, LOGISTIC)
+    edit_params(project, SPLIT, OTHER_SPLIT)
     dvc(project, env, "repro")
-    commit_all(project, env, "Try logistic regression")
-    tried = (project / METRICS).read_bytes()
-    edit_params(project, LOGISTIC, FOREST)
+    commit_all(project, env, "Hold out a quarter")
+    tried = (project / "dvc.lock").read_text(encoding="utf-8")
+    edit_params(project, OTHER_SPLIT, SPLIT)
     dvc(project, env, "repro")
-    commit_all(project, env, "Back to the random forest")
+    commit_all(project, env, "Hold out a fifth again")
     make(project, env, "push")
 
     copy = clone(project, tmp_path / "b", env)
     make(copy, env, "pull")
-    edit_params(copy, FOREST, LOGISTIC)
-    output = dvc(copy, env, "repro").stdout
-    assert "Stage 'train' is cached - skipping run, checking out outputs" in output
-    assert "Stage 'evaluate' is cached - skipping run" in output
-    assert "Running stage" not in output
-    assert (copy / METRICS).read_bytes() == tried
+    edit_params(copy, SPLIT, OTHER_SPLIT)
+    output = make(copy, env, "repro", "PULL=1").stdout
+    for stage in ("prepare", "featurize"):
+        restored = f"Stage '{stage}' is cached - skipping run, checking out outputs"
+        assert restored in output
+        assert f"Running stage '{stage}'" not in output
+        lock = (copy / "dvc.lock").read_text(encoding="utf-8")
+        assert lock_outs(lock, stage) == lock_outs(tried, stage)
+    # DVC 3 saves no run-cache entry for a stage with an output that is neither
+    # cached nor declared as metrics or plots, such as train's dvclive folder.
+    assert "Running stage 'train'" in output
+
+
+@pytest.mark.slow
+def test_repro_pull_needs_a_reachable_remote(reproduced_copy, env):
+    """Why `make repro` leaves out --pull unless asked: it fails offline."""
+    modify = ["remote", "modify", "--local", "storage", "url"]
+    dvc(reproduced_copy, env, *modify, "ssh://nobody@127.0.0.1:1/none")
+    edit_params(reproduced_copy, SPLIT, OTHER_SPLIT)
+    assert make(reproduced_copy, env, "repro", "PULL=1", check=False).returncode
+    assert "Running stage 'prepare'" in make(reproduced_copy, env, "repro").stdout
 
 
 # --- A clone without the data: what works, and the message for what does not -----
