@@ -43,7 +43,7 @@ def keep_mlflow_files() -> None:
 def keep_remote_lock() -> None:
     """Keep the lock of the remote's DVC plugin as requirements-REMOTE.lock.
 
-    Each holds only the plugin's packages that the base lock lacks, so `make setup`
+    Each contains only the plugin's packages that the base lock lacks, so `make setup`
     installs it beside requirements.lock (with or without MLflow: one lock for each).
     """
     name = f"{REMOTE}-mlflow.lock" if MLFLOW else f"{REMOTE}.lock"

@@ -410,9 +410,9 @@ def test_share_through_ssh_server(tmp_path, env, ssh_server):
     # A clone without the key cannot log in, and DVC says so.
     keyless = clone(project, tmp_path / "c", env)
     no_agent = {key: value for key, value in env.items() if key != "SSH_AUTH_SOCK"}
-    refused = make(keyless, no_agent, "pull", check=False)
-    assert refused.returncode != 0
-    assert f"Permission denied for user {getpass.getuser()}" in refused.stderr
+    denied = make(keyless, no_agent, "pull", check=False)
+    assert denied.returncode != 0
+    assert f"Permission denied for user {getpass.getuser()}" in denied.stderr
     assert_reproduced(project, copy, env)
     assert any(path.is_file() for path in storage.rglob("*"))
     assert str(key) not in git(project, env, "show", "HEAD:.dvc/config")
@@ -483,8 +483,10 @@ def test_clone_compares_without_pulling(bare_clone, reproduced, env):
     assert metrics[str(METRICS)]["data"]["test"]["accuracy"] > 0.5
     assert dvc(bare_clone, env, "metrics", "diff", "HEAD").stdout.strip() == ""
     assert dvc(bare_clone, env, "params", "diff", "HEAD").stdout.strip() == ""
-    shown = json.loads(dvc(bare_clone, env, "metrics", "show", "--json").stdout)
-    assert shown == json.loads(dvc(reproduced, env, "metrics", "show", "--json").stdout)
+    metrics_shown = json.loads(dvc(bare_clone, env, "metrics", "show", "--json").stdout)
+    assert metrics_shown == json.loads(
+        dvc(reproduced, env, "metrics", "show", "--json").stdout
+    )
     edit_params(bare_clone, FOREST, LOGISTIC)
     changed = dvc(bare_clone, env, "params", "diff").stdout
     assert "train.model" in changed

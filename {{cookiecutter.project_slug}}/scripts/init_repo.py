@@ -131,8 +131,7 @@ def add_remote(dvc: list[str]) -> None:
         print(
             f"init_repo: {url} is a default named after the project: create it "
             "(the bucket, or the container on Azure), or point the remote at yours "
-            f"with `dvc remote modify "
-            f"{REMOTE_NAME} url URL` and commit .dvc/config",
+            f"with `dvc remote modify {REMOTE_NAME} url URL` and commit .dvc/config",
             file=sys.stderr,
         )
 

@@ -336,7 +336,9 @@ def check_repro() -> None:
 
     with Repo(".") as repo:
         cache = repo.cache.local
-        cached = [path for path in missing if sources[path] and cache.exists(sources[path])]
+        cached = [
+            path for path in missing if sources[path] and cache.exists(sources[path])
+        ]
     raise InputError(missing_message(missing, cached))
 
 
