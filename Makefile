@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEMPLATE := {{cookiecutter.project_slug}}
 DEMO := build/demo/tumour-classifier
+# Remote kinds whose DVC plugin the baked project installs from its own small lock.
+PLUGIN_REMOTES := s3 gcs azure ssh
 
 # The baked project's dvc and python must come first on PATH for its stages.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -62,6 +64,21 @@ lock: $(BIN)/.installed  ## Pin the baked project's and the template's dependenc
 	$(BIN)/uv pip compile build/lock-mlflow/tumour-classifier/pyproject.toml --extra dev \
 	  --universal --python-version 3.11 --generate-hashes --no-header --no-annotate \
 	  -o "$(TEMPLATE)/requirements-mlflow.lock"
+	@# One small lock per remote plugin and base lock: the plugin's packages that the
+	@# base lock lacks, pinned in agreement with it. `make setup` installs both.
+	mkdir -p "$(TEMPLATE)/_remote_locks"
+	set -e; for remote in $(PLUGIN_REMOTES); do for mlflow in no yes; do \
+	  base="$(TEMPLATE)/requirements.lock"; name=$$remote; url=""; \
+	  if [ $$mlflow = yes ]; then base="$(TEMPLATE)/requirements-mlflow.lock"; name=$$remote-mlflow; fi; \
+	  if [ $$remote = ssh ]; then url=ssh://user@host/dvc; fi; \
+	  rm -rf build/lock-$$name; \
+	  $(BIN)/cookiecutter --no-input --output-dir build/lock-$$name . \
+	    mlflow=$$mlflow remote=$$remote remote_url=$$url >/dev/null; \
+	  $(BIN)/uv pip compile build/lock-$$name/tumour-classifier/pyproject.toml --extra dev \
+	    --constraint "$$base" $$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' "$$base") \
+	    --universal --python-version 3.11 --generate-hashes --no-header --no-annotate \
+	    --quiet -o "$(TEMPLATE)/_remote_locks/$$name.lock"; \
+	done; done
 	$(BIN)/uv pip compile pyproject.toml build/lock/tumour-classifier/pyproject.toml \
 	  --extra dev --constraint "$(TEMPLATE)/requirements.lock" \
 	  --universal --python-version 3.11 --generate-hashes --no-header \

@@ -14,6 +14,9 @@ from pathlib import Path
 
 DATASET = "{{ cookiecutter.dataset }}"
 MLFLOW = "{{ cookiecutter.mlflow }}" == "yes"
+REMOTE = "{{ cookiecutter.remote }}"
+REMOTE_LOCKS = Path("_remote_locks")
+PLUGINS = {"s3": "dvc-s3", "gcs": "dvc-gs", "azure": "dvc-azure", "ssh": "dvc-ssh"}
 BUNDLED = Path("_datasets")
 RAW = Path("data/raw")
 PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
@@ -145,10 +148,31 @@ def write_cruft_state() -> None:
     Path(".cruft.json").write_text(text + "\n", encoding="utf-8")
 
 
+def keep_remote_lock() -> None:
+    """Keep the lock of the remote's DVC plugin as requirements-REMOTE.lock.
+
+    Each contains only the plugin's packages that the base lock lacks, so `make setup`
+    installs it beside requirements.lock (with or without MLflow: one lock for each).
+    """
+    name = f"{REMOTE}-mlflow.lock" if MLFLOW else f"{REMOTE}.lock"
+    chosen = REMOTE_LOCKS / name
+    if chosen.exists():
+        chosen.replace(f"requirements-{REMOTE}.lock")
+    elif REMOTE in PLUGINS:
+        print(
+            f"warning: the template has no lock file for the {REMOTE} plugin "
+            f"({chosen}): run `make lock` in the template, or install the plugin "
+            f"with `pip install {PLUGINS[REMOTE]}`",
+            file=sys.stderr,
+        )
+    shutil.rmtree(REMOTE_LOCKS)
+
+
 def main() -> int:
     place_dataset()
     keep_mlflow_files()
     write_cruft_state()
+    keep_remote_lock()
     result = subprocess.run([sys.executable, str(Path("scripts") / "init_repo.py")])
     if result.returncode != 0:
         print(

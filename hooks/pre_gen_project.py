@@ -19,6 +19,18 @@ PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DATASETS = ("breast_cancer", "wine", "csv")
 TASKS = ("classification", "regression")
+REMOTES = ("local", "s3", "gcs", "azure", "ssh", "none")
+# The URL form of each remote kind, its scheme, and an example for the message.
+CLOUD_URLS = {
+    "s3": ("s3", "s3://BUCKET/PATH", "s3://my-bucket/dvc-storage"),
+    "gcs": ("gs", "gs://BUCKET/PATH", "gs://my-bucket/dvc-storage"),
+    "azure": ("azure", "azure://CONTAINER/PATH", "azure://my-container/dvc-storage"),
+}
+SSH_FORM = "ssh://user@host[:port]/path"
+SSH_URL = re.compile(
+    r"ssh://(?:[^@/\s:]+@)?[^@/\s:]+(?::(?P<port>[0-9]+))?/(?P<path>\S*)"
+)
+ENDPOINT_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
 MAX_LENGTH = 64
 # Import names of the project's dependencies: a package named like one would hide it.
 DEPENDENCIES = {
@@ -67,6 +79,86 @@ def check_package(name: str) -> list[str]:
     return []
 
 
+def check_cloud_url(remote: str, url: str) -> list[str]:
+    scheme, form, example = CLOUD_URLS[remote]
+    if re.fullmatch(rf"{scheme}://[^/\s]+(/\S*)?", url):
+        return []
+    return [
+        f"remote_url {url!r} does not fit remote {remote}: use {form} "
+        f"(e.g. {example}), or choose the remote kind that matches the URL"
+    ]
+
+
+def check_ssh_url(url: str) -> list[str]:
+    if not url:
+        return [
+            f"remote_url is empty, but remote ssh has no default: give {SSH_FORM}, "
+            "e.g. ssh://alice@storage.example.com/srv/dvc/my-project"
+        ]
+    match = SSH_URL.fullmatch(url)
+    if match and match["path"] and 0 < int(match["port"] or 22) < 65536:
+        return []
+    return [
+        f"remote_url {url!r} does not fit remote ssh: use {SSH_FORM} with a "
+        "folder path and a port from 1 to 65535, e.g. "
+        "ssh://alice@storage.example.com:2222/srv/dvc/my-project"
+    ]
+
+
+def check_local_path(path: str) -> list[str]:
+    if "://" in path:
+        return [
+            f"remote_url {path!r} is a URL, but remote local takes a folder path: "
+            "give a folder such as /mnt/shared/dvc-storage, or choose the remote "
+            "kind that matches the URL (s3, gcs, azure or ssh)"
+        ]
+    # The hook runs in the project folder, which is where the path is taken from.
+    project = Path.cwd().resolve()
+    folder = (project / Path(path).expanduser()).resolve()
+    if folder == project or project in folder.parents:
+        return [
+            f"remote_url {path!r} is inside the project, where Git and DVC would "
+            "track the remote's own files: give a folder outside it, e.g. "
+            f"../{project.name}-dvc-storage"
+        ]
+    return []
+
+
+def check_remote(answers: dict[str, str]) -> list[str]:
+    """Check that remote_url and remote_endpoint_url fit the kind of remote."""
+    remote = answers["remote"]
+    url = answers["remote_url"]
+    endpoint = answers["remote_endpoint_url"]
+    if remote not in REMOTES:
+        return [f"remote {remote!r} is unknown: choose one of {', '.join(REMOTES)}"]
+    problems = []
+    if url != url.strip():
+        problems.append(f"remote_url {url!r} starts or ends with spaces: remove them")
+    elif remote == "none" and url:
+        problems.append(
+            f"remote_url {url!r} is set, but remote is none: choose the remote kind "
+            "the URL belongs to (local, s3, gcs, azure or ssh), or leave remote_url "
+            "empty"
+        )
+    elif remote in CLOUD_URLS and url:
+        problems += check_cloud_url(remote, url)
+    elif remote == "ssh":
+        problems += check_ssh_url(url)
+    elif remote == "local" and url:
+        problems += check_local_path(url)
+    if endpoint and remote != "s3":
+        problems.append(
+            f"remote_endpoint_url {endpoint!r} applies to remote s3 only, not to "
+            f"remote {remote}: leave it empty"
+        )
+    elif endpoint and not ENDPOINT_URL.fullmatch(endpoint):
+        problems.append(
+            f"remote_endpoint_url {endpoint!r} is not an http:// or https:// URL: "
+            "give the S3-compatible server's address, e.g. http://127.0.0.1:9000"
+        )
+    return problems
+
+
 def check_answers(answers: dict[str, str]) -> list[str]:
     problems = []
     if not answers["project_name"].strip():
@@ -97,6 +189,7 @@ def check_answers(answers: dict[str, str]) -> list[str]:
             "is a bundled classification dataset: answer dataset=csv for regression, "
             "or task=classification"
         )
+    problems += check_remote(answers)
     return problems
 
 

@@ -158,6 +158,9 @@ def experimented(reproduced, tmp_path_factory, env) -> Path:
     the workspace stays at HEAD."""
     project = tmp_path_factory.mktemp("experimented") / DEFAULT_SLUG
     shutil.copytree(reproduced, project, symlinks=True)
+    # The push checks need an experiment whose commit has no DVC remote.
+    dvc(project, env, "remote", "remove", "storage")
+    git(project, env, "commit", "--quiet", "-m", "Drop the DVC remote", ".dvc/config")
     dvc(
         project,
         env,
@@ -250,7 +253,7 @@ def test_exp_push_missing_git_remote(experimented_copy, env):
 def test_exp_push_sends_refs_and_cache(reproduced_copy, tmp_path, env):
     project = reproduced_copy
     storage = tmp_path / "dvc-storage"
-    dvc(project, env, "remote", "add", "--default", "storage", str(storage))
+    dvc(project, env, "remote", "add", "-f", "--default", "storage", str(storage))
     git(project, env, "commit", "--quiet", "-m", "Add a DVC remote", ".dvc/config")
     origin = add_origin(project, env)
     dvc(project, env, "exp", "run", "--temp", "-n", "shared", "-S", "train.seed=7")
@@ -275,7 +278,7 @@ def test_exp_push_remote_added_after_run(experimented_copy, tmp_path, env):
     project = experimented_copy
     origin = add_origin(project, env)
     storage = tmp_path / "dvc-storage"
-    dvc(project, env, "remote", "add", "--default", "storage", str(storage))
+    dvc(project, env, "remote", "add", "-f", "--default", "storage", str(storage))
     git(project, env, "commit", "--quiet", "-m", "Add a DVC remote", ".dvc/config")
 
     result = make(project, env, "exp-push", f"NAME={EXPERIMENT}", check=False)

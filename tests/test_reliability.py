@@ -110,7 +110,7 @@ def test_json_outputs_sorted_and_finite(reproduced):
 
 
 def test_credentials_stay_out_of_git(baked_copy, env):
-    dvc(baked_copy, env, "remote", "add", "--default", "storage", "s3://bucket/path")
+    dvc(baked_copy, env, "remote", "add", "-f", "-d", "storage", "s3://bucket/path")
     secret = "not-a-real-secret-0123456789"
     dvc(
         baked_copy,

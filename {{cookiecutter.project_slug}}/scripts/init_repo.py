@@ -1,5 +1,8 @@
 """Make this folder a Git repository with DVC tracking its data, and commit it.
 
+DVC's default remote, chosen when the template was baked, goes to the committed
+`.dvc/config`; credentials never do (see README.md, "Remote storage").
+
 The template's post-generation hook runs this after a bake, and `make setup` runs it
 again. Each step is skipped when already done, so running it twice is safe. It needs
 only the standard library: when cookiecutter is installed on its own (pipx, uv tool),
@@ -20,6 +23,17 @@ RAW_DATA = Path("data/raw/data.csv")
 {%- else %}
 RAW_DATA = Path("data/raw/{{ cookiecutter.dataset }}.csv")
 {%- endif %}
+SLUG = {{ cookiecutter.project_slug | tojson }}
+REMOTE = {{ cookiecutter.remote | tojson }}
+REMOTE_URL = {{ cookiecutter.remote_url | tojson }}
+REMOTE_ENDPOINT_URL = {{ cookiecutter.remote_endpoint_url | tojson }}
+REMOTE_NAME = "storage"
+# An empty remote_url gives a bucket or container named after the project.
+DEFAULT_CLOUD_URLS = {
+    "s3": f"s3://{SLUG}/dvc-storage",
+    "gcs": f"gs://{SLUG}/dvc-storage",
+    "azure": f"azure://{SLUG}/dvc-storage",
+}
 FIRST_MESSAGE = "Create project from cookiecutter-dvc-pipeline"
 DVC_MESSAGE = "Track raw data with DVC"
 # Files that DVC set-up writes (init, config, add): a later run commits only these.
@@ -95,6 +109,38 @@ def init_git() -> None:
     print("init_repo: created a Git repository on branch main")
 
 
+def remote_url() -> str:
+    """Return the URL of the remote chosen at bake time, with its default filled in.
+
+    A local folder is saved as an absolute path, so that every clone on this machine
+    or a shared drive pushes to the same folder. The default is beside the project.
+    """
+    if REMOTE == "local":
+        folder = Path(REMOTE_URL).expanduser() if REMOTE_URL else None
+        if folder is None:
+            folder = Path.cwd().parent / f"{SLUG}-dvc-storage"
+        return str(Path.cwd().joinpath(folder).resolve())
+    return REMOTE_URL or DEFAULT_CLOUD_URLS.get(REMOTE, "")
+
+
+def add_remote(dvc: list[str]) -> None:
+    """Make the remote chosen at bake time DVC's default remote, in .dvc/config."""
+    if REMOTE == "none":
+        return
+    url = remote_url()
+    run([*dvc, "remote", "add", "--default", REMOTE_NAME, url])
+    if REMOTE_ENDPOINT_URL:
+        run([*dvc, "remote", "modify", REMOTE_NAME, "endpointurl", REMOTE_ENDPOINT_URL])
+    print(f"init_repo: DVC remote '{REMOTE_NAME}' (the default) is {url}")
+    if REMOTE in DEFAULT_CLOUD_URLS and not REMOTE_URL:
+        print(
+            f"init_repo: {url} is a default named after the project: create it "
+            "(the bucket, or the container on Azure), or point the remote at yours "
+            f"with `dvc remote modify {REMOTE_NAME} url URL` and commit .dvc/config",
+            file=sys.stderr,
+        )
+
+
 def init_dvc(dvc: list[str]) -> None:
     if not Path(".dvc").is_dir():
         run([*dvc, "init", "--quiet"])
@@ -102,6 +148,7 @@ def init_dvc(dvc: list[str]) -> None:
         run([*dvc, "config", "core.autostage", "true"])
         # The project works offline, so DVC sends no usage data unless turned back on.
         run([*dvc, "config", "core.analytics", "false"])
+        add_remote(dvc)
         print("init_repo: initialised DVC")
     if RAW_DATA.exists() and not RAW_DATA.with_name(RAW_DATA.name + ".dvc").exists():
         run([*dvc, "add", "--quiet", str(RAW_DATA)])

@@ -12,6 +12,10 @@
 - ``register``: a GTO version is a Git tag on HEAD, so the model that HEAD's
   dvc.lock pins must be the one in the workspace. The check stops when dvc.lock has
   uncommitted changes or the pipeline is not up to date.
+- ``repro``: a fresh clone has the ``.dvc`` files but not the data they track, and
+  ``dvc repro`` then stops with "missing data 'source'" and no fix. The check
+  names each missing file and the fix: ``dvc checkout``, ``make pull`` from the
+  DVC remote, or getting a remote first.
 
 Run as ``python -m {{ cookiecutter.package_name }}.preflight CHECK``; it exits 1 with
 a message that names the problem and the fix.
@@ -275,11 +279,74 @@ def check_register() -> None:
         )
 
 
+def tracked_sources() -> dict[Path, str | None]:
+    """Return each path that a committed ``.dvc`` file tracks, with its hash."""
+    listed = git("ls-files", "-z", "--", "*.dvc").stdout
+    sources = {}
+    for name in filter(None, listed.split("\0")):
+        dvc_file = Path(name)
+        for out in _read_yaml(dvc_file).get("outs") or []:
+            if isinstance(out, dict) and "path" in out:
+                sources[dvc_file.parent / out["path"]] = out.get("md5")
+    return sources
+
+
+def missing_message(missing: list[Path], cached: list[Path]) -> str:
+    """Return the fix for data sources that are missing from the workspace.
+
+    ``cached`` are those whose content is in this clone's DVC cache.
+    """
+    from dvc.repo import Repo
+
+    listing = "\n".join(f"  {path}" for path in missing)
+    head = (
+        f"the pipeline's input data is not in the workspace:\n{listing}\n"
+        "DVC tracks it (Git holds only its .dvc file), so a fresh clone lacks it "
+        "until it is fetched."
+    )
+    if len(cached) == len(missing):
+        paths = " ".join(str(path) for path in missing)
+        return f"{head} It is in the local cache: run `dvc checkout {paths}`."
+    with Repo(".") as repo:
+        name = repo.config["core"].get("remote")
+        remote = repo.config["remote"].get(name) if name else None
+    if remote:
+        return (
+            f"{head} Fetch it from the DVC remote '{name}' ({remote.get('url')}):\n"
+            "  make pull\n"
+            "If the pull reports missing files, whoever committed them has not "
+            "pushed yet: ask them to run `make push`."
+        )
+    return (
+        f"{head} This project has no DVC remote to fetch it from. Add the remote "
+        "your team shares, then pull:\n"
+        "  dvc remote add -d storage URL && git add .dvc/config "
+        '&& git commit -m "Add the DVC remote"\n'
+        "  make pull\n"
+        "or copy the files from whoever has them to the paths above."
+    )
+
+
+def check_repro() -> None:
+    sources = tracked_sources()
+    missing = [path for path in sources if not path.exists()]
+    if not missing:
+        return
+    from dvc.repo import Repo
+
+    with Repo(".") as repo:
+        cache = repo.cache.local
+        cached = [
+            path for path in missing if sources[path] and cache.exists(sources[path])
+        ]
+    raise InputError(missing_message(missing, cached))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.package_name }}.preflight",
-        description="Check that a sweep, an experiment push or a model registration "
-        "can succeed; exit 1 with the fix when it cannot.",
+        description="Check that a sweep, an experiment push, a model registration "
+        "or a repro can succeed; exit 1 with the fix when it cannot.",
     )
     checks = parser.add_subparsers(dest="check", required=True)
     checks.add_parser("sweep", help="no untracked file that queued runs need")
@@ -288,9 +355,12 @@ def main(argv: list[str] | None = None) -> None:
     push.add_argument("--git-remote", default="origin", help="default: origin")
     push.add_argument("--dvc-remote", help="default: the default DVC remote")
     checks.add_parser("register", help="HEAD pins the model in the workspace")
+    checks.add_parser("repro", help="the data that .dvc files track is present")
     args = parser.parse_args(argv)
     if args.check == "sweep":
         check_sweep()
+    elif args.check == "repro":
+        check_repro()
     elif args.check == "push":
         check_push(args.name, args.git_remote, args.dvc_remote)
     else:
