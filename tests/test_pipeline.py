@@ -136,16 +136,22 @@ def test_plot_files_are_strict_json(reproduced):
         json.loads(text)
 
 
+CURVES = [
+    "dvclive/train/plots/metrics/fit/log_loss.tsv",
+    "dvclive/train/plots/metrics/validation/accuracy.tsv",
+    "dvclive/train/plots/metrics/validation/log_loss.tsv",
+]
+
+
 def test_plots_render(reproduced, env):
     shown = json.loads(dvc(reproduced, env, "plots", "show", "--json").stdout)
     assert "errors" not in shown
     assert sorted(shown["data"]) == [
-        "Training log loss",
-        "Validation accuracy",
         "dvclive/evaluate/plots/confusion_matrix.json",
         "dvclive/evaluate/plots/importance.json",
         "dvclive/evaluate/plots/precision_recall/malignant.json",
         "dvclive/evaluate/plots/roc/malignant.json",
+        *CURVES,
     ]
 
 
@@ -159,7 +165,7 @@ def test_training_curves_compare_across_experiments(reproduced_copy, env):
     diff = dvc(reproduced_copy, env, "plots", "diff", "--json", *experiments).stdout
     shown = json.loads(diff)
     assert "errors" not in shown
-    for title in ("Training log loss", "Validation accuracy"):
+    for title in CURVES:
         revisions = {
             revision
             for chart in shown["data"][title]

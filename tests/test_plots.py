@@ -21,8 +21,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = Path("/usr/bin/chromium")
 PLOT_IDS = [
-    "Training log loss",
-    "Validation accuracy",
+    "dvclive/train/plots/metrics/fit/log_loss.tsv",
+    "dvclive/train/plots/metrics/validation/log_loss.tsv",
+    "dvclive/train/plots/metrics/validation/accuracy.tsv",
     "dvclive/evaluate/plots/roc/malignant.json",
     "dvclive/evaluate/plots/precision_recall/malignant.json",
     "dvclive/evaluate/plots/confusion_matrix.json",
@@ -122,7 +123,7 @@ def check_output(out: Path) -> dict:
 def test_workspace_drawn_offline(reproduced, env, tmp_path):
     out = tmp_path / "plots"
     result = render(reproduced, env, "--out", out)
-    assert f"6 charts of workspace in {out / 'index.html'}" in result.stdout
+    assert f"7 charts of workspace in {out / 'index.html'}" in result.stdout
     assert result.stderr == ""
 
     written = check_output(out)
@@ -130,8 +131,12 @@ def test_workspace_drawn_offline(reproduced, env, tmp_path):
     assert written["warnings"] == []
     assert [chart["id"] for chart in written["charts"]] == PLOT_IDS
     titles = [chart["title"] for chart in written["charts"]]
-    assert titles[:2] == ["Training log loss", "Validation accuracy"]
-    assert titles[4:] == ["Confusion matrix (test set)", "Feature importance"]
+    assert titles[:3] == [
+        "Log loss on the part fitted",
+        "Log loss on the validation part",
+        "Accuracy on the validation part",
+    ]
+    assert titles[5:] == ["Confusion matrix (test set)", "Feature importance"]
     assert all(chart["revisions"] == ["workspace"] for chart in written["charts"])
     roc = ET.parse(out / ROC_SVG).getroot()
     assert len(line_paths(roc)) == 1
