@@ -284,7 +284,7 @@ def test_featurizer_fits_on_train_only():
     values = dict(zip(names, row[0].tolist(), strict=True))
     assert values["size"] == 4.0  # the train median
     # min_frequency 2: green and the missing value are rare; purple joins them
-    assert values["colour_infrequent_sklearn"] == 1.0
+    assert values["colour_infrequent"] == 1.0
     assert "text:purple" not in names
     assert values["text:box"] > 0
 

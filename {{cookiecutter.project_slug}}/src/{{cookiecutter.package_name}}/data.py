@@ -21,6 +21,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 TEXT_MIN_WORDS = 3
 CATEGORICAL_MAX_LEVELS = 20
 CATEGORICAL_MAX_SHARE = 0.5
+# Words per value are counted on at most this many values of a column.
+ROLE_SAMPLE_ROWS = 10_000
 
 
 class DataError(InputError):
@@ -199,11 +201,11 @@ def _infer_role(values: pd.Series) -> str | None:
         return "drop" if is_identifier else "numeric"
     if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
         return None
-    text = present.astype(str)
-    if text.str.split().str.len().mean() >= TEXT_MIN_WORDS:
+    sample = present.iloc[:ROLE_SAMPLE_ROWS].astype(str)
+    if (sample.str.count(r"\s+") + 1).mean() >= TEXT_MIN_WORDS:
         return "text"
-    distinct = text.nunique()
-    if distinct <= max(CATEGORICAL_MAX_LEVELS, len(text) * CATEGORICAL_MAX_SHARE):
+    distinct = present.nunique()
+    if distinct <= max(CATEGORICAL_MAX_LEVELS, len(present) * CATEGORICAL_MAX_SHARE):
         return "categorical"
     return None
 
@@ -245,12 +247,18 @@ def _closest(name: str, choices: list[str]) -> str:
 
 
 def _check_finite(features: pd.DataFrame, path: Path) -> None:
-    """Reject infinities and values too large for float32, which the tree models use."""
-    numbers = features.select_dtypes("number")
-    too_large = numbers.abs() > FLOAT32_MAX
-    columns = [str(column) for column in numbers.columns[too_large.any()]]
+    """Reject infinities and values too large for float32, which the tree models use.
+
+    Columns are checked one at a time, so the check needs little memory.
+    """
+    columns, first_row = [], None
+    for name in features.select_dtypes("number").columns:
+        too_large = features[name].abs() > FLOAT32_MAX
+        if too_large.any():
+            columns.append(str(name))
+            row = too_large.idxmax()
+            first_row = row if first_row is None else min(first_row, row)
     if columns:
-        first_row = too_large.any(axis=1).idxmax()
         raise DataError(
             f"{path} has infinite values or values beyond ±{FLOAT32_MAX:.3g} in "
             f"columns {', '.join(columns)} (first at file line {first_row + 2}). "

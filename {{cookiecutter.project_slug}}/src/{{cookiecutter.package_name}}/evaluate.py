@@ -256,6 +256,8 @@ def main() -> None:
             f"accuracy {test['accuracy']:.4f}, ROC AUC {test['roc_auc']:.4f}, "
             f"average precision {test['average_precision']:.4f}"
         )
+        if len(classes) == 2:
+            summary += f" (positive class {_listing([classes[positive]])})"
     else:
         predicted_by_split = {split: model.predict(features[split]) for split in data}
         scores = {

@@ -9,8 +9,9 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,19 +104,38 @@ def read_parquet(path: Path) -> pd.DataFrame:
             f"{path} not found: it is an output of an earlier stage. "
             "Run `dvc repro` to build the pipeline in order."
         )
-    return pd.read_parquet(path)
+    import pyarrow.parquet
+
+    # Each column is freed as soon as it is converted, so the file's data is not held
+    # twice in memory at the end.
+    table = pyarrow.parquet.read_table(path)
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    # Arrow's allocator keeps freed memory for reuse; give it back to the system.
+    pyarrow.default_memory_pool().release_unused()
+    return frame
 
 
 # A fixed timestamp for zip members, so the same arrays give the same bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+@dataclass(frozen=True)
+class DenseChunks:
+    """A float32 matrix of ``shape`` given as consecutive blocks of rows, so it can be
+    written without ever being whole in memory."""
+
+    shape: tuple[int, int]
+    chunks: Iterable[np.ndarray]
+
+
 def write_arrays(path: Path, features, labels: np.ndarray) -> None:
     """Write a feature matrix and its labels as an uncompressed ``.npz`` file.
 
-    A sparse matrix is stored as its CSR parts, so it stays sparse. Members are
-    written in a fixed order with a fixed timestamp: the same arrays give the same
-    bytes. Text labels are stored as fixed-width Unicode, which needs no pickle.
+    ``features`` is a dense array, a sparse matrix (stored as its CSR parts, so it
+    stays sparse) or ``DenseChunks``. Members are written in a fixed order with a
+    fixed timestamp: the same arrays give the same bytes. Text labels are stored as
+    fixed-width Unicode, which needs no pickle.
     """
     import zipfile
 
@@ -130,6 +150,8 @@ def write_arrays(path: Path, features, labels: np.ndarray) -> None:
             "indptr": csr.indptr,
             "shape": np.asarray(csr.shape, dtype=np.int64),
         }
+    elif isinstance(features, DenseChunks):
+        arrays = {"dense": features}
     else:
         arrays = {"dense": np.ascontiguousarray(features)}
     if labels.dtype == object:
@@ -142,7 +164,22 @@ def write_arrays(path: Path, features, labels: np.ndarray) -> None:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_TIME)
             with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
+                if isinstance(array, DenseChunks):
+                    _write_chunks(member, array)
+                else:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _write_chunks(member, matrix: DenseChunks) -> None:
+    """Write the .npy header of ``matrix``, then its rows block by block."""
+    header = {"descr": "<f4", "fortran_order": False, "shape": matrix.shape}
+    np.lib.format.write_array_header_1_0(member, header)
+    rows = 0
+    for chunk in matrix.chunks:
+        member.write(np.ascontiguousarray(chunk, dtype="<f4").tobytes())
+        rows += len(chunk)
+    if rows != matrix.shape[0]:
+        raise ValueError(f"wrote {rows} rows of a matrix of shape {matrix.shape}")
 
 
 def read_arrays(path: Path):

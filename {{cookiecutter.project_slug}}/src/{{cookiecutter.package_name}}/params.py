@@ -435,7 +435,7 @@ def _convert(value: Any, hint: Any) -> Any:
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
-    if isinstance(value, dict | list):
+    if isinstance(value, dict) or (isinstance(value, list) and len(value) > 10):
         return f"a {type(value).__name__}"
     return repr(value)
 
@@ -448,18 +448,24 @@ def _suggestion(key: str, known: list[str], prefix: str) -> str:
 
 
 def _yaml_hint(value: Any, hint: Any) -> str:
-    """Explain YAML 1.1's number rules when a number was read as text.
+    """Explain YAML 1.1's rules when a value was read as another type.
 
-    PyYAML reads a float in exponent form only with a decimal point and a signed
-    exponent: ``1.0e+3`` is a number, but ``1e3``, ``1.0e3`` and ``1e-3`` are text.
+    PyYAML reads yes, no, on and off unquoted as booleans, and a float in exponent
+    form only with a decimal point and a signed exponent: ``1.0e+3`` is a number,
+    but ``1e3``, ``1.0e3`` and ``1e-3`` are text.
     """
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if isinstance(value, bool) and str in options:
+        return (
+            " (YAML reads yes, no, on, off, true and false as true or false: write "
+            "the text in quotes, e.g. 'yes')"
+        )
     if not isinstance(value, str):
         return ""
     try:
         number = float(value)
     except ValueError:
         return ""
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if float in options:
         return (
             " (YAML reads this as text: write the number unquoted, in plain digits or "

@@ -327,8 +327,22 @@ def missing_message(missing: list[Path], cached: list[Path]) -> str:
     )
 
 
+def check_raw_data(sources: dict[Path, str | None]) -> None:
+    """Stop when the file that data.raw names neither exists nor is tracked."""
+    data = _read_yaml(Path("params.yaml")).get("data") or {}
+    raw = data.get("raw")
+    if not isinstance(raw, str) or Path(raw).exists() or Path(raw) in sources:
+        return
+    raise InputError(
+        f"data.raw in params.yaml names {raw}, which does not exist. Copy your "
+        f"data there and track it (`dvc add {raw}`), or set data.raw to the path "
+        "of your file under data/raw/"
+    )
+
+
 def check_repro() -> None:
     sources = tracked_sources()
+    check_raw_data(sources)
     missing = [path for path in sources if not path.exists()]
     if not missing:
         return

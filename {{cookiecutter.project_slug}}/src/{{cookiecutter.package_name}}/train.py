@@ -14,6 +14,7 @@ the saved model is the same (see ``parallel.py``).
 
 import copy
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -342,11 +343,15 @@ def main() -> None:
         normalize_text_outputs(folder)
 
     last = curve[-1]
+    # train_test_split rounds the held-out share up.
+    validation_rows = math.ceil(len(labels) * params.validation_fraction)
     log.info(
-        "fitted %s on %d rows and %d features; training curve of %d step(s); "
-        "validation %s %.4f, %s %.4f; saved %s",
+        "fitted %s on %d of %d train rows (%d held out for validation) and %d "
+        "features; training curve of %d step(s); validation %s %.4f, %s %.4f; saved %s",
         params.model,
+        len(labels) - validation_rows,
         len(labels),
+        validation_rows,
         features.shape[1],
         len(curve),
         loss,
