@@ -31,7 +31,7 @@ print(first["tags.git_commit"])
 model = mlflow.sklearn.load_model(f"runs:/{first.run_id}/model")
 features = np.load("data/features/test.npz")["dense"]
 predicted = model.predict(features)
-print(sorted(set(predicted)))
+print(sorted(str(label) for label in set(predicted)))
 """
 
 

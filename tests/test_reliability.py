@@ -172,10 +172,23 @@ def test_killed_repro_recovers_same_bytes(reproduced_copy, env, delay):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
-    dvc(reproduced_copy, env, "repro")
+    # make repro clears the lock record that a kill can leave half-written.
+    run(["make", f"BIN={BIN}", "repro"], cwd=reproduced_copy, env=env)
     assert (reproduced_copy / "dvc.lock").read_bytes() == lock_before
     assert git(reproduced_copy, env, "status", "--porcelain") == ""
     leftovers = [
         path for path in reproduced_copy.rglob(".*.tmp") if ".dvc" not in path.parts
     ]
     assert leftovers == []
+
+
+def test_unreadable_lock_record_is_cleared(reproduced_copy, env):
+    record = reproduced_copy / ".dvc/tmp/rwlock"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("", encoding="utf-8")
+    assert dvc(reproduced_copy, env, "repro", check=False).returncode != 0
+
+    result = run(["make", f"BIN={BIN}", "repro"], cwd=reproduced_copy, env=env)
+
+    assert "removed .dvc/tmp/rwlock, which a DVC run that was killed" in result.stderr
+    assert "Data and pipelines are up to date" in result.stdout

@@ -91,7 +91,9 @@ def report_script(project: Path, env: dict[str, str], *args: str, check=True):
 @pytest.mark.slow
 def test_report_compares_a_branch_with_its_target(reproduced_copy, tmp_path, env):
     project = reproduced_copy
-    dvc(project, env, "remote", "add", "--default", "storage", tmp_path / "remote")
+    dvc(
+        project, env, "remote", "add", "-f", "--default", "storage", tmp_path / "remote"
+    )
     git(project, env, "commit", "--quiet", "-m", "Add a DVC remote", ".dvc/config")
     dvc(project, env, "push", "--quiet")
     git(project, env, "switch", "--quiet", "--create", "try-logistic-regression")
@@ -128,6 +130,7 @@ def test_report_compares_a_branch_with_its_target(reproduced_copy, tmp_path, env
 
 def test_report_without_remote(reproduced_copy, env):
     project = reproduced_copy
+    dvc(project, env, "remote", "remove", "storage")
 
     pulled = report_script(project, env, "repro")
     report_script(project, env, "report", "--base", "HEAD")

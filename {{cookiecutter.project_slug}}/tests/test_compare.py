@@ -368,7 +368,10 @@ def test_higher_is_better_must_be_bool(tmp_path):
 
 def test_metrics_must_be_known(tmp_path):
     message = compare_error(tmp_path, metrics=["test.roc_auc", "test.speed"])
-    assert "compare.metrics is a list; allowed: a list of one or more of" in message
+    assert (
+        "compare.metrics is ['test.roc_auc', 'test.speed']; allowed: a list of one "
+        "or more of" in message
+    )
 
 
 def test_metrics_must_be_list(tmp_path):
@@ -377,4 +380,4 @@ def test_metrics_must_be_list(tmp_path):
 
 
 def test_empty_metrics_rejected(tmp_path):
-    assert "compare.metrics is a list; allowed" in compare_error(tmp_path, metrics=[])
+    assert "compare.metrics is []; allowed" in compare_error(tmp_path, metrics=[])

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -202,4 +203,18 @@ def test_ngram_range_needs_two_ordered_lengths(tmp_path):
         lambda d: d["featurize"]["text"].update(ngram_range=[2, 1]),
         "featurize",
     )
-    assert "featurize.text.ngram_range is a list; allowed: a list of two" in message
+    assert "featurize.text.ngram_range is [2, 1]; allowed: a list of two" in message
+
+
+@pytest.mark.skipif(TASK != "classification", reason="classification params")
+def test_unquoted_yes_gets_quoting_hint(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = PROJECT_PARAMS.read_text(encoding="utf-8")
+    text = re.sub(r"positive_class: \S+", "positive_class: yes", text)
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ParamsError) as caught:
+        load_params("evaluate", path=path)
+
+    assert "evaluate.positive_class is True;" in str(caught.value)
+    assert "write the text in quotes, e.g. 'yes'" in str(caught.value)

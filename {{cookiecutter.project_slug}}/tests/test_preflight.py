@@ -3,8 +3,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.errors import InputError
 from {{ cookiecutter.package_name }}.preflight import (
     blocking_untracked,
+    check_raw_data,
     experiment_commits,
     pipeline_inputs,
     push_problem,
@@ -124,3 +126,22 @@ def test_push_unknown_named_remote():
     message = push_problem("exp", "backup", "store", None, ["store"])
     assert "DVC remote 'backup' is not configured for experiment exp" in message
     assert "(remotes it can use: store)" in message
+
+
+def test_missing_raw_file_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("params.yaml").write_text(yaml.safe_dump(PARAMS), encoding="utf-8")
+
+    with pytest.raises(InputError) as caught:
+        check_raw_data({})
+
+    message = str(caught.value)
+    assert "data.raw in params.yaml names data/raw/table.csv, which does not" in message
+    assert "track it (`dvc add data/raw/table.csv`)" in message
+
+
+def test_tracked_raw_file_left_to_the_pull_check(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("params.yaml").write_text(yaml.safe_dump(PARAMS), encoding="utf-8")
+
+    check_raw_data({Path("data/raw/table.csv"): "abc"})

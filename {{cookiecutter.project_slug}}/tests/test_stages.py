@@ -313,6 +313,20 @@ def test_bigrams_follow_ngram_range():
     assert "text:red box" in fitted.feature_names()
 
 
+def test_dense_features_stream_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(featurize, "CHUNK_ROWS", 4)
+    frame = mixed_frame()
+    roles = {"size": "numeric", "colour": "categorical"}
+    fitted = featurize.fit(frame, roles, featurize_params())
+    assert not featurize.is_sparse(fitted)
+
+    featurize.write_split(fitted, frame, tmp_path / "split.npz")
+
+    written, labels = read_arrays(tmp_path / "split.npz")
+    assert written.tolist() == featurize.transform(fitted, frame).tolist()
+    assert labels.tolist() == frame[TARGET].tolist()
+
+
 def test_arrays_round_trip_with_the_same_bytes(tmp_path):
     fitted = featurize.fit(mixed_frame(), ROLES, featurize_params())
     features = featurize.transform(fitted, mixed_frame())
@@ -510,7 +524,8 @@ def stage_imports(stage: str) -> set[str]:
     """Return the project files that importing a stage module loads."""
     code = (
         f"import sys, {PACKAGE}.{stage}\n"
-        f"print(*(name for name in sys.modules if name.startswith('{PACKAGE}')))"
+        f"print(*(name for name in sys.modules if name == '{PACKAGE}' "
+        f"or name.startswith('{PACKAGE}.')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -112,7 +112,7 @@ def category_codes(frame: pd.DataFrame, levels: dict[str, list[str]]) -> np.ndar
     codes = np.empty((len(frame), len(levels)), dtype=np.int32)
     for index, (name, known) in enumerate(levels.items()):
         values = frame[name].astype(str).fillna(MISSING_CATEGORY)
-        codes[:, index] = pd.Categorical(values, categories=known).codes
+        codes[:, index] = pd.Index(known).get_indexer(values)
     return codes
 
 
@@ -299,7 +299,9 @@ def main() -> None:
     with atomic_dir(FEATURES_DIR) as folder:
         write_split(featurizer, train, folder / TRAIN_ARRAYS)
         del train
-        write_split(featurizer, read_parquet(PREPARED_DIR / TEST_FILE), folder / TEST_ARRAYS)
+        write_split(
+            featurizer, read_parquet(PREPARED_DIR / TEST_FILE), folder / TEST_ARRAYS
+        )
         write_json(folder / FEATURIZER_FILE.name, description(featurizer))
         write_json(folder / SCHEMA_FILE, {**schema, "features": names})
     log.info(

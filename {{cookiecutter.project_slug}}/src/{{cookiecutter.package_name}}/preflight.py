@@ -340,7 +340,27 @@ def check_raw_data(sources: dict[Path, str | None]) -> None:
     )
 
 
+def clear_broken_rwlock() -> None:
+    """Remove DVC's record of running stages when a killed DVC run left it
+    unreadable, which makes every later `dvc repro` fail until it is gone."""
+    import json
+
+    path = Path(".dvc/tmp/rwlock")
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except ValueError:
+        path.unlink()
+        print(
+            f"preflight: removed {path}, which a DVC run that was killed left "
+            "unreadable",
+            file=sys.stderr,
+        )
+
+
 def check_repro() -> None:
+    clear_broken_rwlock()
     sources = tracked_sources()
     check_raw_data(sources)
     missing = [path for path in sources if not path.exists()]

@@ -127,9 +127,7 @@ def main() -> None:
     )
 
     frame = select_columns(frame, roles).rename(columns={data.target: TARGET})
-    train_rows, test_rows = split_rows(
-        frame, TARGET, prepare.test_size, prepare.seed
-    )
+    train_rows, test_rows = split_rows(frame, TARGET, prepare.test_size, prepare.seed)
 
     # One set at a time, so that only one copy of rows exists beside the table.
     with atomic_dir(PREPARED_DIR) as folder:
