@@ -54,6 +54,13 @@ PACKAGES = (
 TEXT_REFERENCE = {10_000: (15.0, 245), 20_000: (21.2, 266), 40_000: (31.9, 365)}
 TEXT_FEATURES, TEXT_NGRAMS, TEXT_TREES = 200, (1, 2), 50
 QUICK_SIZES = {"tabular": [2_000], "text": [1_000]}
+# --all: (kind, sizes, repeats); the largest size of each kind runs once.
+FULL_PLAN = (
+    ("tabular", [10_000, 100_000], 3),
+    ("tabular", [1_000_000], 1),
+    ("text", [10_000, 20_000], 3),
+    ("text", [40_000], 1),
+)
 
 FLOOR = """
 import importlib, json, logging, resource, sys, time
@@ -678,6 +685,11 @@ def main() -> None:
         "--format", choices=("csv", "parquet"), default="csv", help="tabular file type"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, both kinds")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every size of BENCHMARKS.md into --out's folder, then the report",
+    )
     parser.add_argument("--no-imports", action="store_true", help="skip import times")
     parser.add_argument(
         "--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="projects"
@@ -690,7 +702,25 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
-    benchmark(args)
+    if not args.all:
+        benchmark(args)
+        return
+    outputs = []
+    for kind, sizes, repeat in FULL_PLAN:
+        out = args.out.with_name(f"{kind}-{sizes[-1]}.json")
+        outputs.append(out)
+        benchmark(
+            argparse.Namespace(
+                **{
+                    **vars(args),
+                    "kind": kind,
+                    "sizes": sizes,
+                    "repeat": repeat,
+                    "out": out,
+                }
+            )
+        )
+    report(outputs)
 
 
 if __name__ == "__main__":
