@@ -264,8 +264,8 @@ def bake(kind: str, size: int, data: Path, workdir: Path, env: dict) -> Path:
 def template_dataset() -> str:
     """Return ``csv`` when the template offers it, else the default dataset.
 
-    Before the csv choice existed, the harness swapped a numeric-only table into a
-    default bake; that path is kept so old checkouts can still be timed.
+    A template without the csv choice gets the numeric columns of the table swapped
+    into a default bake, so that older checkouts can still be timed.
     """
     answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
     return "csv" if "csv" in answers["dataset"] else answers["dataset"][0]
@@ -419,7 +419,10 @@ def text_reference(project: Path, data: Path) -> dict:
         prepared = pd.read_parquet(project / "data" / "prepared" / f"{split}.parquet")
         rows = posts.loc[prepared["id"]] if "id" in prepared else None
         if rows is None:
-            raise SystemExit("data/prepared has no id column to match the posts by")
+            raise SystemExit(
+                "data/prepared/ has no id column, so the reference cannot use the same "
+                "rows: keep the id column in prepare's output"
+            )
         parts[split] = (rows["title"] + " " + rows["body"], rows["label"].to_numpy())
 
     start = time.perf_counter()
@@ -692,13 +695,17 @@ def main() -> None:
     )
     parser.add_argument("--no-imports", action="store_true", help="skip import times")
     parser.add_argument(
-        "--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="projects"
+        "--workdir",
+        type=Path,
+        default=TEMPLATE / "build" / "bench",
+        help="folder of the baked projects",
     )
     parser.add_argument(
         "--out", type=Path, default=TEMPLATE / "build" / "bench" / "results.json"
     )
     parser.add_argument("--report", type=Path, nargs="+", help="results to print")
     args = parser.parse_args()
+
     if args.report:
         report(args.report)
         return
