@@ -405,25 +405,34 @@ def text_reference(project: Path, data: Path) -> dict:
 
     Title and body joined, word counts of the 200 most frequent words and bigrams
     (English stop words left out), TF-IDF weights, a 50-tree random forest. The train
-    and test rows are the ones our prepare stage wrote.
+    and test rows are the ones our prepare stage chose: the same seeded stratified
+    split, checked against the titles in data/prepared/.
     """
     import pandas as pd
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
 
-    posts = pd.read_csv(data).set_index("id")
+    posts = pd.read_csv(data)
+    prepare = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    train_rows, test_rows = train_test_split(
+        posts.index,
+        test_size=prepare["prepare"]["test_size"],
+        random_state=prepare["prepare"]["seed"],
+        stratify=posts["label"],
+    )
     parts = {}
-    for split in ("train", "test"):
+    for split, rows in (("train", train_rows), ("test", test_rows)):
+        chosen = posts.loc[sorted(rows)]
         prepared = pd.read_parquet(project / "data" / "prepared" / f"{split}.parquet")
-        rows = posts.loc[prepared["id"]] if "id" in prepared else None
-        if rows is None:
+        if chosen["title"].tolist() != prepared["title"].tolist():
             raise SystemExit(
-                "data/prepared/ has no id column, so the reference cannot use the same "
-                "rows: keep the id column in prepare's output"
+                f"the reference's {split} rows differ from those in data/prepared/: "
+                "prepare's split has changed, so change text_reference to match"
             )
-        parts[split] = (rows["title"] + " " + rows["body"], rows["label"].to_numpy())
+        parts[split] = (chosen["title"] + " " + chosen["body"], chosen["label"])
 
     start = time.perf_counter()
     model = make_pipeline(
