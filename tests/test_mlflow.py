@@ -20,7 +20,7 @@ READ_BACK = """
 import sys
 import mlflow
 import mlflow.sklearn
-import pandas as pd
+import numpy as np
 
 mlflow.set_tracking_uri("sqlite:///mlflow.db")
 runs = mlflow.search_runs(experiment_names=[sys.argv[1]], order_by=["start_time"])
@@ -29,7 +29,7 @@ first = runs.iloc[0]
 print(first["params.train.model"], first["metrics.test_accuracy"])
 print(first["tags.git_commit"])
 model = mlflow.sklearn.load_model(f"runs:/{first.run_id}/model")
-features = pd.read_parquet("data/features/test.parquet").drop(columns=["target"])
+features = np.load("data/features/test.npz")["dense"]
 predicted = model.predict(features)
 print(sorted(set(predicted)))
 """

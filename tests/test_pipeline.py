@@ -8,7 +8,14 @@ import pytest
 import yaml
 from conftest import BIN, DEFAULT_PACKAGE, bake, dvc, git, run
 
-METRIC_NAMES = {"accuracy", "balanced_accuracy", "f1", "log_loss", "roc_auc"}
+METRIC_NAMES = {
+    "accuracy",
+    "average_precision",
+    "balanced_accuracy",
+    "f1",
+    "log_loss",
+    "roc_auc",
+}
 
 
 def metrics(project, env) -> dict:
@@ -30,7 +37,7 @@ def test_repro_leaves_clean_tree(reproduced, env):
     assert "dvclive/evaluate/metrics.json" in tracked
     assert "dvc.lock" in tracked
     assert "models/model.skops" not in tracked
-    assert "data/features/train.parquet" not in tracked
+    assert "data/features/train.npz" not in tracked
 
 
 def test_second_repro_changes_nothing(reproduced, env):

@@ -40,10 +40,16 @@ BAD_DATA = [
         "columns with no values in any row: b",
     ),
     (
-        "text column",
+        "column of unclear role",
         RAW,
-        lines("a,b,diagnosis", "1,red,benign", "3,blue,malignant").encode(),
-        "columns that are not numeric: b",
+        lines(
+            "a,code,diagnosis",
+            *(
+                f"{row},C{row:03d},{('benign', 'malignant')[row % 2]}"
+                for row in range(30)
+            ),
+        ).encode(),
+        "cannot tell the role of columns code",
     ),
     (
         "ragged rows",
@@ -51,7 +57,7 @@ BAD_DATA = [
         lines("a,b,diagnosis", "1,2,benign", "3,4,5,6,malignant").encode(),
         f"{RAW} is not a valid CSV file",
     ),
-    ("not text", RAW, b"\x1f\x8b\x08\x00\xff\xfe\x00binary", "is not UTF-8 text"),
+    ("not text", RAW, b"\x1f\x8b\x08\x00\xff\xfe\x00binary", "is not utf-8 text"),
 ]
 
 

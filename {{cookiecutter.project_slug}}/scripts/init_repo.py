@@ -14,7 +14,12 @@ from pathlib import Path
 
 AUTHOR_NAME = {{ cookiecutter.author_name | tojson }}
 AUTHOR_EMAIL = {{ cookiecutter.author_email | tojson }}
+{%- if cookiecutter.dataset == "csv" %}
+# The user's own data, which they copy here and track with `dvc add` after the bake.
+RAW_DATA = Path("data/raw/data.csv")
+{%- else %}
 RAW_DATA = Path("data/raw/{{ cookiecutter.dataset }}.csv")
+{%- endif %}
 FIRST_MESSAGE = "Create project from cookiecutter-dvc-pipeline"
 DVC_MESSAGE = "Track raw data with DVC"
 # Files that DVC set-up writes (init, config, add): a later run commits only these.
@@ -124,6 +129,13 @@ def main() -> int:
             "init_repo: DVC not found in this Python or on PATH, so the raw data is "
             "not tracked yet. Run `make setup` in this folder: it installs DVC and "
             "finishes the set-up.",
+            file=sys.stderr,
+        )
+    if not RAW_DATA.exists():
+        print(
+            f"init_repo: no data yet. Copy your .csv or .parquet file to {RAW_DATA} "
+            "(or set data.raw in params.yaml to its name), set data.target to the "
+            f"column to predict, then run `dvc add {RAW_DATA}` and `dvc repro`.",
             file=sys.stderr,
         )
     if identity_options():

@@ -4,9 +4,11 @@ Every test writes real skops files under tmp_path, and byte comparisons save in
 separate Python processes.
 """
 
+import copy
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -258,6 +260,22 @@ def test_save_renumbers_ids_and_members(tmp_path: Path) -> None:
         assert info.date_time == (1980, 1, 1, 0, 0, 0)
         assert info.compress_type == zipfile.ZIP_DEFLATED
         assert info.external_attr == 0o644 << 16
+
+
+def test_save_ignores_which_equal_scalars_are_shared(tmp_path: Path) -> None:
+    """Trees unpickled one at a time, as from Dask workers, share no str or float
+    objects with the forest. Trees fitted here do, and the bytes must not differ."""
+    model, _ = build_model("random_forest")
+    unpickled = copy.copy(model)
+    unpickled.estimators_ = [
+        pickle.loads(pickle.dumps(tree)) for tree in model.estimators_
+    ]
+
+    save_model(model, tmp_path / "fitted.skops")
+    save_model(unpickled, tmp_path / "unpickled.skops")
+
+    fitted_bytes = (tmp_path / "fitted.skops").read_bytes()
+    assert (tmp_path / "unpickled.skops").read_bytes() == fitted_bytes
 
 
 def test_save_clears_tree_node_padding(tmp_path: Path) -> None:

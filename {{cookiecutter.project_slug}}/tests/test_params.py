@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.params import ParamsError, load_params
+from {{ cookiecutter.package_name }}.params import TASK, ParamsError, load_params
 
 PROJECT_PARAMS = Path(__file__).parents[1] / "params.yaml"
 
@@ -84,28 +84,29 @@ def test_negative_count_rejected(tmp_path):
 
 def test_unknown_model_lists_choices(tmp_path):
     message = error_for(tmp_path, lambda d: d["train"].update(model="svm"), "train")
-    assert (
-        "train.model is 'svm'; allowed: one of random_forest, logistic_regression"
-        in message
-    )
+    assert "train.model is 'svm'; allowed: one of random_forest, " in message
 
 
 @pytest.mark.parametrize("written", ["1e-3", "1.0e3"])
 def test_exponent_read_as_text_gets_hint(tmp_path, written):
     path = tmp_path / "params.yaml"
-    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", f"C: {written}")
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace(
+        "learning_rate_init: 0.001", f"learning_rate_init: {written}"
+    )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ParamsError) as caught:
         load_params("train", path=path)
-    assert f"train.logistic_regression.C is '{written}'" in str(caught.value)
+    assert f"train.mlp.learning_rate_init is '{written}'" in str(caught.value)
     assert "a signed exponent, e.g. 1.0e+3 or 1.0e-3" in str(caught.value)
 
 
 def test_suggested_exponent_form_is_a_number(tmp_path):
     path = tmp_path / "params.yaml"
-    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace("C: 1.0", "C: 1.0e+3")
+    text = PROJECT_PARAMS.read_text(encoding="utf-8").replace(
+        "learning_rate_init: 0.001", "learning_rate_init: 1.0e-3"
+    )
     path.write_text(text, encoding="utf-8")
-    assert load_params("train", path=path)["train"].logistic_regression.C == 1000.0
+    assert load_params("train", path=path)["train"].mlp.learning_rate_init == 0.001
 
 
 def test_integer_in_exponent_form_gets_digits(tmp_path):
@@ -151,3 +152,54 @@ def test_missing_file(tmp_path):
         ParamsError, match="not found: run the stage from the project root"
     ):
         load_params("prepare", path=tmp_path / "params.yaml")
+
+
+def test_unknown_role_lists_roles(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["data"].update(columns={"id": "skip"}), "data"
+    )
+    assert (
+        "data.columns.id is 'skip'; allowed: one of numeric, categorical, text, drop"
+        in message
+    )
+
+
+def test_empty_columns_mapping_is_allowed(tmp_path):
+    path = write_params(tmp_path, lambda d: d["data"].update(columns=None))
+    assert load_params("data", path=path)["data"].columns == {}
+
+
+def test_delimiter_must_be_one_character(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["data"]["csv"].update(delimiter=";;"), "data"
+    )
+    assert "data.csv.delimiter is ';;'; allowed: a single character" in message
+
+
+def test_unknown_encoding_rejected(tmp_path):
+    message = error_for(
+        tmp_path, lambda d: d["data"]["csv"].update(encoding="utf-9"), "data"
+    )
+    assert "data.csv.encoding is 'utf-9'; allowed: a text encoding" in message
+
+
+def test_section_of_the_other_task_rejected(tmp_path):
+    other, section = (
+        ("regression", "ridge")
+        if TASK == "classification"
+        else ("classification", "logistic_regression")
+    )
+    message = error_for(tmp_path, lambda d: d["train"].update({section: {}}), "train")
+    assert (
+        f"train.{section} is for {other} projects, and this project does {TASK}: "
+        "remove it" in message
+    )
+
+
+def test_ngram_range_needs_two_ordered_lengths(tmp_path):
+    message = error_for(
+        tmp_path,
+        lambda d: d["featurize"]["text"].update(ngram_range=[2, 1]),
+        "featurize",
+    )
+    assert "featurize.text.ngram_range is a list; allowed: a list of two" in message

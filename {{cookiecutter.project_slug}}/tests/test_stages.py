@@ -12,20 +12,41 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import evaluate, featurize, prepare, train
-from {{ cookiecutter.package_name }}.data import DataError, check_columns, read_raw
-from {{ cookiecutter.package_name }}.files import write_json
+from {{ cookiecutter.package_name }}.data import (
+    DataError,
+    check_features,
+    check_target,
+    infer_roles,
+    read_raw,
+)
+from {{ cookiecutter.package_name }}.files import read_arrays, write_arrays, write_json
 from {{ cookiecutter.package_name }}.model_io import load_model, save_model
 from {{ cookiecutter.package_name }}.params import (
+    TASK,
+    CategoricalParams,
+    CsvParams,
+    FeaturizeParams,
     GradientBoostingParams,
     LogisticRegressionParams,
     MLPParams,
+    ParamsError,
     RandomForestParams,
+    RidgeParams,
+    TextParams,
     TrainParams,
 )
 from {{ cookiecutter.package_name }}.paths import TARGET
 
 PROJECT = Path(__file__).parents[1]
 PACKAGE = "{{ cookiecutter.package_name }}"
+CSV = CsvParams(delimiter=",", encoding="utf-8")
+RAW = Path("raw.csv")
+classification_only = pytest.mark.skipif(
+    TASK != "classification", reason="this project does regression"
+)
+regression_only = pytest.mark.skipif(
+    TASK != "regression", reason="this project does classification"
+)
 
 
 def train_params(model: str) -> TrainParams:
@@ -34,9 +55,10 @@ def train_params(model: str) -> TrainParams:
         seed=0,
         class_weight=None,
         random_forest=RandomForestParams(
-            n_estimators=10, max_depth=None, min_samples_leaf=1
+            n_estimators=10, max_depth=None, min_samples_leaf=1, max_leaf_nodes=None
         ),
         logistic_regression=LogisticRegressionParams(C=1.0, max_iter=200),
+        ridge=RidgeParams(alpha=1.0),
         validation_fraction=0.2,
         mlp=MLPParams(
             hidden_layer_sizes=(8,),
@@ -58,6 +80,20 @@ def train_params(model: str) -> TrainParams:
     )
 
 
+def featurize_params(**text) -> FeaturizeParams:
+    return FeaturizeParams(
+        impute_strategy="median",
+        categorical=CategoricalParams(min_frequency=2, max_categories=None),
+        text=TextParams(**{"max_features": 50, "ngram_range": (1, 1), **text}),
+    )
+
+
+def arrays(frame: pd.DataFrame):
+    """Return the features and labels of a frame of numeric features."""
+    return frame.drop(columns=[TARGET]).to_numpy(), frame[TARGET].to_numpy()
+
+
+@classification_only
 def test_split_is_stratified_and_renames_target(binary_frame):
     train_set, test_set = prepare.split(binary_frame, "label", test_size=0.25, seed=0)
     assert len(test_set) == 10
@@ -66,6 +102,7 @@ def test_split_is_stratified_and_renames_target(binary_frame):
     assert "label" not in train_set.columns
 
 
+@classification_only
 def test_split_rejects_class_with_one_row(binary_frame):
     frame = pd.concat([binary_frame, binary_frame.head(1).assign(label="rare")])
     with pytest.raises(
@@ -74,6 +111,7 @@ def test_split_rejects_class_with_one_row(binary_frame):
         prepare.split(frame, "label", test_size=0.25, seed=0)
 
 
+@classification_only
 def test_split_rejects_tiny_test_set(binary_frame):
     with pytest.raises(DataError, match="puts 1 of 40 rows in the test set"):
         prepare.split(binary_frame, "label", test_size=0.01, seed=0)
@@ -81,12 +119,13 @@ def test_split_rejects_tiny_test_set(binary_frame):
 
 def test_missing_target_column_suggests_name(binary_frame):
     with pytest.raises(DataError, match="has no column 'lable'.*Did you mean 'label'"):
-        check_columns(binary_frame, "lable", Path("raw.csv"))
+        check_target(binary_frame, "lable", RAW)
 
 
+@classification_only
 def test_single_class_target_rejected(binary_frame):
     with pytest.raises(DataError, match="has a single class \\('no'\\)"):
-        check_columns(binary_frame.assign(label="no"), "label", Path("raw.csv"))
+        check_target(binary_frame.assign(label="no"), "label", RAW)
 
 
 def test_missing_target_values_rejected(binary_frame):
@@ -95,98 +134,276 @@ def test_missing_target_values_rejected(binary_frame):
     with pytest.raises(
         DataError, match="has 1 missing values \\(first at file lines 5\\)"
     ):
-        check_columns(frame, "label", Path("raw.csv"))
+        check_target(frame, "label", RAW)
 
 
+@classification_only
 def test_fractional_target_rejected(binary_frame):
     frame = binary_frame.assign(
         label=np.where(binary_frame["label"] == "yes", 2.5, 1.0)
     )
-    with pytest.raises(DataError, match="has fractional numbers such as 2.5"):
-        check_columns(frame, "label", Path("raw.csv"))
+    with pytest.raises(
+        DataError, match="has fractional numbers such as 2.5.*regression"
+    ):
+        check_target(frame, "label", RAW)
+
+
+@regression_only
+def test_text_target_rejected_for_regression(binary_frame):
+    with pytest.raises(DataError, match="contains text such as 'no'.*must be numbers"):
+        check_target(binary_frame, "label", RAW)
+
+
+def test_roles_are_inferred(binary_frame):
+    frame = binary_frame.assign(
+        id=range(40),
+        colour=["red", "blue", None, "green"] * 10,
+        note=["a long note about the row"] * 40,
+    )
+    roles = infer_roles(frame, "label", {}, RAW)
+    assert roles == {
+        "signal": "numeric",
+        "noise": "numeric",
+        "id": "drop",
+        "colour": "categorical",
+        "note": "text",
+    }
+
+
+def test_role_overrides_win(binary_frame):
+    frame = binary_frame.assign(id=range(40))
+    roles = infer_roles(frame, "label", {"id": "categorical"}, RAW)
+    assert roles["id"] == "categorical"
+
+
+def test_unknown_column_in_roles_suggests_name(binary_frame):
+    with pytest.raises(
+        DataError, match="names column 'sigal', which raw.csv does not have.*'signal'"
+    ):
+        infer_roles(binary_frame, "label", {"sigal": "drop"}, RAW)
+
+
+def test_unclear_role_names_column_and_fix(binary_frame):
+    frame = binary_frame.assign(code=[f"C{index:03d}" for index in range(40)])
+    with pytest.raises(
+        DataError, match="cannot tell the role of columns code.*e.g. code: drop"
+    ):
+        infer_roles(frame, "label", {}, RAW)
 
 
 def test_empty_column_rejected(binary_frame):
+    frame = binary_frame.assign(blank=np.nan)
+    roles = infer_roles(frame, "label", {}, RAW)
     with pytest.raises(DataError, match="no values in any row: blank"):
-        check_columns(binary_frame.assign(blank=np.nan), "label", Path("raw.csv"))
+        check_features(frame, roles, RAW)
 
 
-def test_text_column_rejected(binary_frame):
-    with pytest.raises(DataError, match="not numeric: colour"):
-        check_columns(binary_frame.assign(colour="red"), "label", Path("raw.csv"))
+def test_text_in_numeric_column_rejected(binary_frame):
+    frame = binary_frame.assign(colour="red")
+    with pytest.raises(DataError, match="set to numeric that contain text: colour"):
+        check_features(frame, {"signal": "numeric", "colour": "numeric"}, RAW)
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, 1e39])
 def test_infinite_values_rejected(binary_frame, value):
     frame = binary_frame.copy()
     frame.loc[6, "noise"] = value
+    roles = {"signal": "numeric", "noise": "numeric"}
     with pytest.raises(DataError, match="columns noise \\(first at file line 8\\)"):
-        check_columns(frame, "label", Path("raw.csv"))
+        check_features(frame, roles, RAW)
 
 
 def test_read_raw_missing_file_says_dvc_pull(tmp_path):
     with pytest.raises(DataError, match="not found.*dvc pull"):
-        read_raw(tmp_path / "data.csv")
+        read_raw(tmp_path / "data.csv", CSV)
 
 
 def test_read_raw_empty_file(tmp_path):
     path = tmp_path / "data.csv"
     path.write_bytes(b"")
     with pytest.raises(DataError, match="is empty \\(0 bytes\\)"):
-        read_raw(path)
+        read_raw(path, CSV)
 
 
 def test_read_raw_header_only(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a,b,label\n", encoding="utf-8")
     with pytest.raises(DataError, match="has a header but no rows"):
-        read_raw(path)
+        read_raw(path, CSV)
 
 
 def test_read_raw_bad_parquet(tmp_path):
     path = tmp_path / "data.parquet"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(DataError, match="is not a valid Parquet file"):
-        read_raw(path)
+        read_raw(path, CSV)
 
 
-def test_fill_values_come_from_train_only(multiclass_features):
-    train_set = multiclass_features.copy()
-    train_set.loc[0, "signal"] = np.nan
-    test_set = multiclass_features.head(3).copy()
-    test_set["signal"] = np.nan
-    fill_values = featurize.fit_fill_values(train_set, "median")
-    filled = featurize.transform(test_set, fill_values)
-    assert fill_values["signal"] == pytest.approx(train_set["signal"].median())
-    assert filled["signal"].tolist() == [fill_values["signal"]] * 3
-    assert filled.columns[-1] == TARGET
+def test_read_raw_semicolons_name_the_delimiter(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a;b;label\n1;2;x\n", encoding="utf-8")
+    with pytest.raises(DataError, match="separated by ';', not ','.*delimiter"):
+        read_raw(path, CSV)
+    semicolons = CsvParams(delimiter=";", encoding="utf-8")
+    assert list(read_raw(path, semicolons).columns) == ["a", "b", "label"]
 
 
-MODELS = ["random_forest", "logistic_regression", "mlp", "gradient_boosting"]
+def test_read_raw_wrong_encoding_names_the_param(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes("city,label\nBrüssel,x\n".encode("latin-1"))
+    with pytest.raises(DataError, match="is not utf-8 text.*data.csv.encoding"):
+        read_raw(path, CSV)
+    latin = CsvParams(delimiter=",", encoding="latin-1")
+    assert read_raw(path, latin)["city"].tolist() == ["Brüssel"]
 
 
-@pytest.mark.parametrize("model", MODELS)
+def mixed_frame() -> pd.DataFrame:
+    """Rows with a numeric, a categorical and a text column, and missing values."""
+    return pd.DataFrame(
+        {
+            "size": [1.0, np.nan, 3.0, 5.0, 7.0, np.nan],
+            "colour": ["red", "red", "blue", None, "blue", "green"],
+            "note": ["big red box", "small red box", "", None, "blue box", "tiny"],
+            TARGET: ["a", "a", "b", "b", "b", "a"],
+        }
+    )
+
+
+ROLES = {"size": "numeric", "colour": "categorical", "note": "text"}
+
+
+def test_featurizer_fits_on_train_only():
+    train_set = mixed_frame()
+    fitted = featurize.fit(train_set, ROLES, featurize_params())
+    unseen = pd.DataFrame(
+        {"size": [np.nan], "colour": ["purple"], "note": ["purple box"], TARGET: ["a"]}
+    )
+    row = featurize.transform(fitted, unseen)
+    row = row.toarray() if hasattr(row, "toarray") else row
+    names = fitted.feature_names()
+    values = dict(zip(names, row[0].tolist(), strict=True))
+    assert values["size"] == 4.0  # the train median
+    # min_frequency 2: green and the missing value are rare; purple joins them
+    assert values["colour_infrequent_sklearn"] == 1.0
+    assert "text:purple" not in names
+    assert values["text:box"] > 0
+
+
+def test_featurizer_output_is_sparse_for_text():
+    fitted = featurize.fit(mixed_frame(), {"note": "text"}, featurize_params())
+    assert hasattr(featurize.transform(fitted, mixed_frame()), "toarray")
+
+
+def test_featurizer_description_lists_vocabulary():
+    fitted = featurize.fit(mixed_frame(), ROLES, featurize_params())
+    described = featurize.description(fitted)
+    assert described["numeric"] == {"size": 4.0}
+    assert described["categorical"]["colour"]["grouped"] == ["(missing)", "green"]
+    assert sorted(described["text"]["vocabulary"]) == sorted(
+        term.removeprefix("text:")
+        for term in fitted.feature_names()
+        if term.startswith("text:")
+    )
+
+
+def test_bigrams_follow_ngram_range():
+    fitted = featurize.fit(
+        mixed_frame(), {"note": "text"}, featurize_params(ngram_range=(1, 2))
+    )
+    assert "text:red box" in fitted.feature_names()
+
+
+def test_arrays_round_trip_with_the_same_bytes(tmp_path):
+    fitted = featurize.fit(mixed_frame(), ROLES, featurize_params())
+    features = featurize.transform(fitted, mixed_frame())
+    labels = mixed_frame()[TARGET].to_numpy()
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    write_arrays(first, features, labels)
+    write_arrays(second, features, labels)
+    assert first.read_bytes() == second.read_bytes()
+    loaded, loaded_labels = read_arrays(first)
+    assert (abs(loaded - features)).max() == 0
+    assert loaded_labels.tolist() == labels.tolist()
+
+
+CLASSIFIERS = ["random_forest", "logistic_regression", "mlp", "gradient_boosting"]
+REGRESSORS = ["random_forest", "ridge", "mlp", "gradient_boosting"]
+
+
+@classification_only
+@pytest.mark.parametrize("model", CLASSIFIERS)
 def test_models_score_well_on_separable_data(multiclass_features, model):
-    fitted, curve = train.fit(multiclass_features, train_params(model))
-    assert curve[-1].validation_accuracy > 0.8
-    features = multiclass_features.drop(columns=[TARGET])
+    features, labels = arrays(multiclass_features)
+    fitted, curve = train.fit(features, labels, train_params(model))
+    assert curve[-1].validation_score > 0.8
     proba = fitted.predict_proba(features)
     classes = list(fitted.classes_)
-    scores = evaluate.compute_metrics(
-        multiclass_features[TARGET].to_numpy(), proba, classes, 2
-    )
-    assert set(scores) == {"accuracy", "balanced_accuracy", "f1", "log_loss", "roc_auc"}
+    scores = evaluate.classification_metrics(labels, proba, classes, 2)
+    assert set(scores) == {
+        "accuracy",
+        "average_precision",
+        "balanced_accuracy",
+        "f1",
+        "log_loss",
+        "roc_auc",
+    }
     assert scores["accuracy"] > 0.9
     assert scores["roc_auc"] > 0.9
+
+
+@classification_only
+@pytest.mark.parametrize("model", CLASSIFIERS)
+def test_models_take_sparse_features(multiclass_features, model):
+    import scipy.sparse
+
+    features, labels = arrays(multiclass_features)
+    sparse = scipy.sparse.csr_matrix(features)
+    fitted, curve = train.fit(sparse, labels, train_params(model))
+    predicted = fitted.predict(evaluate.model_input(fitted, sparse))
+    assert (predicted == labels).mean() >= 0.7
+
+
+def regression_data():
+    rng = np.random.default_rng(2)
+    signal = rng.normal(0, 1, 80)
+    noise = rng.normal(0, 1, 80)
+    values = 3 * signal + rng.normal(0, 0.1, 80)
+    return np.column_stack([signal, noise]), values
+
+
+@regression_only
+@pytest.mark.parametrize("model", REGRESSORS)
+def test_regressors_fit_a_linear_signal(model):
+    features, values = regression_data()
+    fitted, curve = train.fit(features, values, train_params(model))
+    assert curve[-1].validation_score > 0.7  # R²
+    scores = evaluate.regression_metrics(values, fitted.predict(features))
+    assert set(scores) == {"mae", "r2", "rmse"}
+    assert scores["r2"] > 0.8
+
+
+def test_regression_metrics_values():
+    scores = evaluate.regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1, 2, 5]))
+    assert scores["mae"] == pytest.approx(2 / 3)
+    assert scores["rmse"] == pytest.approx(math.sqrt(4 / 3))
+
+
+def test_predicted_vs_actual_is_thinned():
+    values = np.arange(5000, dtype=float)
+    points = evaluate.predicted_vs_actual(values, values + 1, limit=100)
+    assert len(points) == 100
+    assert points[0] == {"actual": 0.0, "predicted": 1.0}
+    assert points[-1]["actual"] == 4999.0
 
 
 def test_binary_metrics_score_positive_class():
     y_true = np.array(["no", "no", "yes", "yes"], dtype=object)
     proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.2, 0.8]])
-    scores = evaluate.compute_metrics(y_true, proba, ["no", "yes"], positive=1)
+    scores = evaluate.classification_metrics(y_true, proba, ["no", "yes"], positive=1)
     assert scores["accuracy"] == 0.75
     assert scores["f1"] == pytest.approx(0.8)
     assert scores["roc_auc"] == 1.0
+    assert scores["average_precision"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -196,7 +413,7 @@ def test_binary_metrics_accept_non_text_labels(classes):
     labels = np.array(classes)
     y_true = labels[[0, 0, 1, 1]]
     proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.2, 0.8]])
-    scores = evaluate.compute_metrics(y_true, proba, list(labels), positive=1)
+    scores = evaluate.classification_metrics(y_true, proba, list(labels), positive=1)
     assert scores["accuracy"] == 0.75
     assert scores["roc_auc"] == 1.0
     roc, _ = evaluate.curves(y_true, proba, list(labels), positive=1)
@@ -204,13 +421,13 @@ def test_binary_metrics_accept_non_text_labels(classes):
 
 
 def test_numeric_classes_named_plainly():
-    with pytest.raises(DataError, match="The classes are: 0, 1;"):
+    with pytest.raises(ParamsError, match="The classes are: 0, 1;"):
         evaluate.positive_index(list(np.array([0, 1])), 5)
 
 
 def test_unknown_positive_class_lists_classes():
     with pytest.raises(
-        DataError, match="is 'maybe', which is not a class.*'no', 'yes'"
+        ParamsError, match="is 'maybe', which is not a class.*'no', 'yes'"
     ):
         evaluate.positive_index(["no", "yes"], "maybe")
 
@@ -229,43 +446,60 @@ def test_curves_have_finite_json(tmp_path):
     assert all(math.isfinite(point["fpr"]) for point in points)
 
 
-@pytest.mark.parametrize("model", MODELS)
+@classification_only
+@pytest.mark.parametrize("model", CLASSIFIERS)
 def test_feature_importance_ranks_signal_first(multiclass_features, model):
-    fitted, _ = train.fit(multiclass_features, train_params(model))
-    features = multiclass_features.drop(columns=[TARGET])
-    labels = multiclass_features[TARGET].to_numpy()
-    ranking = evaluate.feature_importance(fitted, features, labels, top=2)
+    features, labels = arrays(multiclass_features)
+    fitted, _ = train.fit(features, labels, train_params(model))
+    names = ["signal", "noise"]
+    ranking = evaluate.feature_importance(fitted, features, labels, names, top=2)
     assert ranking[0]["feature"] == "signal"
     assert ranking[0]["importance"] >= ranking[1]["importance"]
 
 
+@regression_only
+@pytest.mark.parametrize("model", REGRESSORS)
+def test_regression_importance_ranks_signal_first(model):
+    features, values = regression_data()
+    fitted, _ = train.fit(features, values, train_params(model))
+    names = ["signal", "noise"]
+    ranking = evaluate.feature_importance(fitted, features, values, names, top=2)
+    assert ranking[0]["feature"] == "signal"
+
+
+@classification_only
 def test_forest_curve_has_ten_steps(multiclass_features):
-    _, curve = train.fit(multiclass_features, train_params("random_forest"))
+    _, curve = train.fit(*arrays(multiclass_features), train_params("random_forest"))
     assert [point.step for point in curve] == list(range(1, 11))
 
 
+@classification_only
 def test_mlp_stops_early(multiclass_features):
     params = replace(
         train_params("mlp"),
         mlp=replace(train_params("mlp").mlp, learning_rate_init=0.1, max_epochs=500),
     )
-    _, curve = train.fit(multiclass_features, params)
+    _, curve = train.fit(*arrays(multiclass_features), params)
     assert len(curve) < params.mlp.max_epochs
     assert [point.step for point in curve] == list(range(1, len(curve) + 1))
 
 
+@classification_only
 def test_boosting_curve_follows_iterations(multiclass_features):
-    fitted, curve = train.fit(multiclass_features, train_params("gradient_boosting"))
+    fitted, curve = train.fit(
+        *arrays(multiclass_features), train_params("gradient_boosting")
+    )
     assert len(curve) == fitted.n_iter_
 
 
+@classification_only
 def test_saved_model_loads_and_repeats_bytes(multiclass_features, tmp_path):
-    fitted, _ = train.fit(multiclass_features, train_params("random_forest"))
+    features, labels = arrays(multiclass_features)
+    fitted, _ = train.fit(features, labels, train_params("random_forest"))
     first, second = tmp_path / "first.skops", tmp_path / "second.skops"
     save_model(fitted, first)
     save_model(fitted, second)
     assert first.read_bytes() == second.read_bytes()
-    features = multiclass_features.drop(columns=[TARGET])
     loaded = load_model(first)
     assert np.array_equal(
         loaded.predict_proba(features), fitted.predict_proba(features)

@@ -1,4 +1,9 @@
-"""evaluate: score the model on both splits and write metrics and plot data."""
+"""evaluate: score the model on both splits and write metrics and plot data.
+
+Classification gets accuracy, balanced accuracy, F1, ROC AUC, average precision and
+log loss, with ROC, precision-recall and confusion-matrix plots. Regression gets
+RMSE, MAE and R², with a plot of predicted against actual values.
+"""
 
 import logging
 import math
@@ -6,20 +11,18 @@ import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import cli
-from .data import DataError
-from .files import atomic_dir, normalize_text_outputs, read_parquet, write_json
+from .files import atomic_dir, normalize_text_outputs, read_arrays, write_json
 from .model_io import load_model
-from .params import EvaluateParams, load_params
+from .params import TASK, EvaluateParams, ParamsError, load_params
 from .paths import (
     EVALUATE_LIVE_DIR,
     FEATURES_DIR,
     MODEL_FILE,
-    TARGET,
-    TEST_FILE,
-    TRAIN_FILE,
+    SCHEMA_FILE,
+    TEST_ARRAYS,
+    TRAIN_ARRAYS,
 )
 {%- if cookiecutter.mlflow == "yes" %}
 from .tracking import log_run
@@ -27,7 +30,12 @@ from .tracking import log_run
 
 log = logging.getLogger(__name__)
 
-SPLITS = (("train", TRAIN_FILE), ("test", TEST_FILE))
+SPLITS = (("train", TRAIN_ARRAYS), ("test", TEST_ARRAYS))
+# Plot files stay small on large data: curves are thinned to about this many
+# points, and the predicted-versus-actual plot shows this many test rows.
+MAX_POINTS = 1000
+# Permutation importance shuffles columns of at most this many test rows.
+IMPORTANCE_ROWS = 2000
 
 
 def positive_index(classes: list[Any], positive_class: Any) -> int:
@@ -37,7 +45,7 @@ def positive_index(classes: list[Any], positive_class: Any) -> int:
     for index, label in enumerate(classes):
         if label == positive_class or str(label) == str(positive_class):
             return index
-    raise DataError(
+    raise ParamsError(
         f"evaluate.positive_class in params.yaml is {positive_class!r}, which is not a "
         f"class of the target. The classes are: {_listing(classes)}; set it to one "
         "of them, or to null for the last one"
@@ -50,13 +58,13 @@ def _listing(classes: list[Any]) -> str:
     return ", ".join(repr(item) for item in plain)
 
 
-def compute_metrics(
+def classification_metrics(
     y_true: np.ndarray, proba: np.ndarray, classes: list, positive: int
 ):
-    """Return accuracy, balanced accuracy, F1, ROC AUC and log loss.
+    """Return accuracy, balanced accuracy, F1, ROC AUC, average precision, log loss.
 
-    A binary task scores F1 and ROC AUC for the positive class; a multiclass task
-    macro-averages F1 and averages one-vs-rest ROC AUC over the classes.
+    A binary task scores F1, ROC AUC and average precision for the positive class; a
+    multiclass task macro-averages them over the classes (one-vs-rest).
     """
     from sklearn import metrics
 
@@ -69,8 +77,12 @@ def compute_metrics(
     }
     if len(classes) == 2:
         label = classes[positive]
+        is_positive = y_true == label
         result["f1"] = metrics.f1_score(y_true, predicted, pos_label=label)
-        result["roc_auc"] = metrics.roc_auc_score(y_true == label, proba[:, positive])
+        result["roc_auc"] = metrics.roc_auc_score(is_positive, proba[:, positive])
+        result["average_precision"] = metrics.average_precision_score(
+            is_positive, proba[:, positive]
+        )
     else:
         result["f1"] = metrics.f1_score(
             y_true, predicted, average="macro", labels=classes
@@ -78,7 +90,39 @@ def compute_metrics(
         result["roc_auc"] = metrics.roc_auc_score(
             y_true, proba, multi_class="ovr", average="macro", labels=classes
         )
+        one_hot = y_true[:, None] == np.asarray(classes)[None, :]
+        result["average_precision"] = metrics.average_precision_score(
+            one_hot, proba, average="macro"
+        )
     return {name: float(value) for name, value in sorted(result.items())}
+
+
+def regression_metrics(y_true: np.ndarray, predicted: np.ndarray):
+    """Return RMSE, MAE and R²."""
+    from sklearn import metrics
+
+    result = {
+        "mae": metrics.mean_absolute_error(y_true, predicted),
+        "r2": metrics.r2_score(y_true, predicted),
+        "rmse": metrics.root_mean_squared_error(y_true, predicted),
+    }
+    return {name: float(value) for name, value in result.items()}
+
+
+def model_input(model, features):
+    """Return ``features`` as ``model`` takes them: gradient boosting, dense only."""
+    needs_dense = type(model).__name__.startswith("HistGradientBoosting")
+    if needs_dense and hasattr(features, "toarray"):
+        return features.toarray()
+    return features
+
+
+def thin(points: list[dict[str, Any]], limit: int = MAX_POINTS) -> list[dict[str, Any]]:
+    """Keep about ``limit`` evenly spaced points, always the first and the last."""
+    if len(points) <= limit:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
+    return [points[index] for index in keep]
 
 
 def curves(y_true: np.ndarray, proba: np.ndarray, classes: list, positive: int):
@@ -97,48 +141,75 @@ def curves(y_true: np.ndarray, proba: np.ndarray, classes: list, positive: int):
         name = str(classes[index])
         is_class = y_true == classes[index]
         fpr, tpr, thresholds = metrics.roc_curve(is_class, proba[:, index])
-        roc[name] = [
-            {"fpr": float(f), "tpr": float(t), "threshold": float(h)}
-            for f, t, h in zip(fpr, tpr, thresholds, strict=True)
-        ]
+        roc[name] = thin(
+            [
+                {"fpr": float(f), "tpr": float(t), "threshold": float(h)}
+                for f, t, h in zip(fpr, tpr, thresholds, strict=True)
+            ]
+        )
         precision, recall, thresholds = metrics.precision_recall_curve(
             is_class, proba[:, index]
         )
-        precision_recall[name] = [
-            {"precision": float(p), "recall": float(r), "threshold": float(h)}
-            for p, r, h in zip(precision, recall, [*thresholds, math.inf], strict=True)
-        ]
+        precision_recall[name] = thin(
+            [
+                {"precision": float(p), "recall": float(r), "threshold": float(h)}
+                for p, r, h in zip(
+                    precision, recall, [*thresholds, math.inf], strict=True
+                )
+            ]
+        )
     return roc, precision_recall
 
 
+def predicted_vs_actual(
+    y_true: np.ndarray, predicted: np.ndarray, limit: int = MAX_POINTS
+) -> list[dict[str, float]]:
+    """Return up to ``limit`` evenly spaced test rows as actual/predicted pairs."""
+    rows = np.unique(np.linspace(0, len(y_true) - 1, limit).round().astype(int))
+    return [
+        {"actual": float(y_true[row]), "predicted": float(predicted[row])}
+        for row in rows
+    ]
+
+
 def feature_importance(
-    model, features: pd.DataFrame, labels: np.ndarray, top: int
+    model, features, labels: np.ndarray, names: list[str], top: int
 ) -> list[dict[str, Any]]:
     """Return the ``top`` features by importance, largest first.
 
     A forest reports impurity-based importance and a linear model the mean absolute
-    coefficient over classes, on standardised features. Other models (the MLP,
-    gradient boosting) get permutation importance on ``features``: the mean rise in
-    log loss when a column is shuffled, over 5 seeded shuffles.
+    coefficient (over classes), on standardised features. Other models (the MLP,
+    gradient boosting) get permutation importance on up to ``IMPORTANCE_ROWS`` test
+    rows: the mean rise in loss when a column is shuffled, over 5 seeded shuffles.
     """
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
     if hasattr(estimator, "feature_importances_"):
         values = np.asarray(estimator.feature_importances_, dtype=float)
     elif hasattr(estimator, "coef_"):
-        values = np.abs(np.asarray(estimator.coef_, dtype=float)).mean(axis=0)
+        coefficients = np.atleast_2d(np.asarray(estimator.coef_, dtype=float))
+        values = np.abs(coefficients).mean(axis=0)
     else:
         from sklearn.inspection import permutation_importance
 
+        rows = features[:IMPORTANCE_ROWS]
+        if hasattr(rows, "toarray"):
+            rows = rows.toarray()
+        scoring = (
+            "neg_log_loss"
+            if TASK == "classification"
+            else "neg_root_mean_squared_error"
+        )
         result = permutation_importance(
-            model, features, labels, scoring="neg_log_loss", n_repeats=5, random_state=0
+            model,
+            rows,
+            labels[:IMPORTANCE_ROWS],
+            scoring=scoring,
+            n_repeats=5,
+            random_state=0,
         )
         values = np.asarray(result.importances_mean, dtype=float)
-    feature_names = [str(column) for column in features.columns]
-    order = sorted(range(len(values)), key=lambda i: (-values[i], feature_names[i]))
-    return [
-        {"feature": feature_names[i], "importance": float(values[i])}
-        for i in order[:top]
-    ]
+    order = sorted(range(len(values)), key=lambda i: (-values[i], names[i]))
+    return [{"feature": names[i], "importance": float(values[i])} for i in order[:top]]
 
 
 def confusion_rows(y_true: np.ndarray, predicted: np.ndarray) -> list[dict[str, str]]:
@@ -155,24 +226,49 @@ def _file_name(label: str) -> str:
 def main() -> None:
     params: EvaluateParams = load_params("evaluate")["evaluate"]
     model = load_model(MODEL_FILE)
-    classes = list(model.classes_)
-    positive = positive_index(classes, params.positive_class)
+    names = _feature_names()
+    data = {split: read_arrays(FEATURES_DIR / name) for split, name in SPLITS}
+    features = {split: model_input(model, pair[0]) for split, pair in data.items()}
+    labels = {split: pair[1] for split, pair in data.items()}
 
-    frames = {split: read_parquet(FEATURES_DIR / name) for split, name in SPLITS}
-    labels = {split: frame[TARGET].to_numpy() for split, frame in frames.items()}
-    probas = {
-        split: model.predict_proba(frame.drop(columns=[TARGET]))
-        for split, frame in frames.items()
-    }
-    scores = {
-        split: compute_metrics(labels[split], probas[split], classes, positive)
-        for split in frames
-    }
-    roc, precision_recall = curves(labels["test"], probas["test"], classes, positive)
-    predicted = np.asarray(classes)[probas["test"].argmax(axis=1)]
-    test_features = frames["test"].drop(columns=[TARGET])
-    importance = feature_importance(
-        model, test_features, labels["test"], params.top_features
+    plots: dict[str, Any] = {}
+    if TASK == "classification":
+        classes = list(model.classes_)
+        positive = positive_index(classes, params.positive_class)
+        probas = {split: model.predict_proba(features[split]) for split in data}
+        scores = {
+            split: classification_metrics(
+                labels[split], probas[split], classes, positive
+            )
+            for split in data
+        }
+        roc, precision_recall = curves(
+            labels["test"], probas["test"], classes, positive
+        )
+        for label, points in roc.items():
+            plots[f"roc/{_file_name(label)}"] = points
+        for label, points in precision_recall.items():
+            plots[f"precision_recall/{_file_name(label)}"] = points
+        predicted = np.asarray(classes)[probas["test"].argmax(axis=1)]
+        plots["confusion_matrix.json"] = confusion_rows(labels["test"], predicted)
+        test = scores["test"]
+        summary = (
+            f"accuracy {test['accuracy']:.4f}, ROC AUC {test['roc_auc']:.4f}, "
+            f"average precision {test['average_precision']:.4f}"
+        )
+    else:
+        predicted_by_split = {split: model.predict(features[split]) for split in data}
+        scores = {
+            split: regression_metrics(labels[split], predicted_by_split[split])
+            for split in data
+        }
+        plots["predicted_vs_actual.json"] = predicted_vs_actual(
+            labels["test"], predicted_by_split["test"]
+        )
+        test = scores["test"]
+        summary = f"RMSE {test['rmse']:.4g}, MAE {test['mae']:.4g}, R² {test['r2']:.4f}"
+    plots["importance.json"] = feature_importance(
+        model, features["test"], labels["test"], names, params.top_features
     )
 
     from dvclive import Live
@@ -183,30 +279,31 @@ def main() -> None:
                 for name, value in scores[split].items():
                     live.log_metric(f"{split}/{name}", value, plot=False)
         normalize_text_outputs(folder)
-        plots = folder / "plots"
-        for label, points in roc.items():
-            write_json(plots / "roc" / _file_name(label), points)
-        for label, points in precision_recall.items():
-            write_json(plots / "precision_recall" / _file_name(label), points)
-        write_json(
-            plots / "confusion_matrix.json", confusion_rows(labels["test"], predicted)
-        )
-        write_json(plots / "importance.json", importance)
+        for name, content in plots.items():
+            write_json(folder / "plots" / name, content)
 
-    test = scores["test"]
     log.info(
-        "test accuracy %.4f, ROC AUC %.4f, log loss %.4f on %d rows; written to %s",
-        test["accuracy"],
-        test["roc_auc"],
-        test["log_loss"],
+        "test %s on %d rows; written to %s",
+        summary,
         len(labels["test"]),
         EVALUATE_LIVE_DIR,
     )
 {%- if cookiecutter.mlflow == "yes" %}
 
-    run_id = log_run(model, scores, test_features.head(5))
+    run_id = log_run(model, scores, features["test"][:5])
     log.info("logged MLflow run %s; browse it with `make mlflow-ui`", run_id)
 {%- endif %}
+
+
+def _feature_names() -> list[str]:
+    import json
+
+    path = FEATURES_DIR / SCHEMA_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: it is an output of featurize. Run `dvc repro`."
+        )
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
 
 
 if __name__ == "__main__":

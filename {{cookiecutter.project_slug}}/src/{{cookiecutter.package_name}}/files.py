@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -103,3 +104,59 @@ def read_parquet(path: Path) -> pd.DataFrame:
             "Run `dvc repro` to build the pipeline in order."
         )
     return pd.read_parquet(path)
+
+
+# A fixed timestamp for zip members, so the same arrays give the same bytes.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_arrays(path: Path, features, labels: np.ndarray) -> None:
+    """Write a feature matrix and its labels as an uncompressed ``.npz`` file.
+
+    A sparse matrix is stored as its CSR parts, so it stays sparse. Members are
+    written in a fixed order with a fixed timestamp: the same arrays give the same
+    bytes. Text labels are stored as fixed-width Unicode, which needs no pickle.
+    """
+    import zipfile
+
+    import scipy.sparse
+
+    if scipy.sparse.issparse(features):
+        csr = scipy.sparse.csr_array(features)
+        csr.sort_indices()
+        arrays = {
+            "data": csr.data,
+            "indices": csr.indices,
+            "indptr": csr.indptr,
+            "shape": np.asarray(csr.shape, dtype=np.int64),
+        }
+    else:
+        arrays = {"dense": np.ascontiguousarray(features)}
+    if labels.dtype == object:
+        labels = labels.astype(str)
+    arrays["labels"] = labels
+    with (
+        atomic_path(path) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_TIME)
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def read_arrays(path: Path):
+    """Return the features (a CSR matrix or a dense array) and labels in ``path``."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: it is an output of an earlier stage. "
+            "Run `dvc repro` to build the pipeline in order."
+        )
+    with np.load(path, allow_pickle=False) as arrays:
+        labels = arrays["labels"]
+        if "dense" in arrays.files:
+            return arrays["dense"], labels
+        import scipy.sparse
+
+        parts = (arrays["data"], arrays["indices"], arrays["indptr"])
+        return scipy.sparse.csr_matrix(parts, shape=tuple(arrays["shape"])), labels

@@ -7,7 +7,9 @@ object ids, names ``bytes`` members with random UUIDs, stamps members with the
 current time and writes set elements in hash order. The padding bytes of structured
 arrays, such as the node array of ``sklearn.tree._tree.Tree``, can hold arbitrary
 bytes once a model has been loaded. save_model rewrites the zip to remove all of
-these differences.
+these differences. It also merges equal scalars (strings, numbers, None), since
+whether two of them are one Python object depends on how the model was built: in
+this process, or unpickled from a Dask worker.
 """
 
 import io
@@ -143,12 +145,13 @@ class _Renumbering:
 
     A skops schema node is a dict with a ``__loader__`` key. Nodes sharing an
     ``__id__`` are one object, which the skops loader builds once, so ids are mapped
-    one to one. A node's ``file`` field names the zip member with its data, and the
-    member is renamed after the node's new id.
+    one to one, except that all JSON scalar nodes of equal content get one id. A
+    node's ``file`` field names the zip member with its data, and the member is
+    renamed after the node's new id.
     """
 
     def __init__(self) -> None:
-        self.ids: dict[int, int] = {}
+        self.ids: dict[tuple[str, Any], int] = {}
         self.member_names: dict[str, str] = {}
 
     def rewrite(self, value: Any) -> Any:
@@ -166,7 +169,7 @@ class _Renumbering:
         # "__id__" sorts before every key that contains child nodes.
         new_id = None
         if "__id__" in node:
-            new_id = self._renumber_id(node["__id__"])
+            new_id = self._renumber_id(node)
 
         rewritten: dict[str, Any] = {}
         for key in sorted(node):
@@ -189,11 +192,16 @@ class _Renumbering:
                 rewritten[key] = self.rewrite(value)
         return rewritten
 
-    def _renumber_id(self, old_id: Any) -> int:
+    def _renumber_id(self, node: dict[str, Any]) -> int:
+        old_id = node["__id__"]
         if not isinstance(old_id, int):
             raise TypeError(f"skops schema has a non-integer __id__: {old_id!r}")
+        key = ("id", old_id)
+        if node["__loader__"] == "JsonNode" and _is_json_scalar(node["content"]):
+            # Scalars are immutable, so loading equal ones as one object is safe.
+            key = ("scalar", node["content"])
         # Start at 1 because skops only memoizes nodes whose __id__ is truthy.
-        return self.ids.setdefault(old_id, len(self.ids) + 1)
+        return self.ids.setdefault(key, len(self.ids) + 1)
 
     def _rename_member(self, old_name: Any, new_id: int | None) -> str:
         if not isinstance(old_name, str) or new_id is None:
@@ -204,6 +212,11 @@ class _Renumbering:
         new_name = f"{new_id}{PurePosixPath(old_name).suffix}"
         self.member_names[old_name] = new_name
         return new_name
+
+
+def _is_json_scalar(content: Any) -> bool:
+    """Tell whether a JsonNode's content is a string, number, bool or null."""
+    return isinstance(content, str) and not content.lstrip().startswith(("[", "{"))
 
 
 def _set_element_key(element: Any) -> str:

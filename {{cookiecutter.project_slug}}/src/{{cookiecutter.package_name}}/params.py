@@ -18,9 +18,22 @@ import yaml
 from .errors import InputError
 from .paths import PARAMS_FILE
 
-MODELS = ("random_forest", "logistic_regression", "mlp", "gradient_boosting")
+# The project's task, chosen when it was baked. The plots in dvc.yaml and the metrics
+# follow it.
+TASK = "{{ cookiecutter.task }}"
+TASKS = ("classification", "regression")
+MODELS = {
+    "classification": (
+        "random_forest",
+        "logistic_regression",
+        "mlp",
+        "gradient_boosting",
+    ),
+    "regression": ("random_forest", "ridge", "mlp", "gradient_boosting"),
+}[TASK]
 IMPUTE_STRATEGIES = ("mean", "median", "most_frequent")
 CLASS_WEIGHTS = (None, "balanced")
+ROLES = ("numeric", "categorical", "text", "drop")
 MAX_SEED = 2**32 - 1
 
 
@@ -28,8 +41,15 @@ class ParamsError(InputError):
     """params.yaml is missing, unreadable or contains values a stage cannot use."""
 
 
-def _rule(allowed: str, check: Callable[[Any], bool] | None = None, default=MISSING):
-    return field(default=default, metadata={"allowed": allowed, "check": check})
+def _rule(
+    allowed: str,
+    check: Callable[[Any], bool] | None = None,
+    default=MISSING,
+    task: str | None = None,
+):
+    """Describe a field: the allowed values, their check, and the one task it is for."""
+    metadata = {"allowed": allowed, "check": check, "task": task}
+    return field(default=default, metadata=metadata)
 
 
 def _seed():
@@ -40,6 +60,27 @@ def _positive_int(what: str = "an integer of at least 1"):
     return _rule(what, lambda v: v >= 1)
 
 
+def _is_encoding(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CsvParams:
+    delimiter: str = _rule(
+        'a single character, e.g. "," or ";" or "\\t" for tabs',
+        lambda v: len(v) == 1,
+    )
+    encoding: str = _rule(
+        "a text encoding Python knows, e.g. utf-8 or latin-1", _is_encoding
+    )
+
+
 @dataclass(frozen=True)
 class DataParams:
     raw: str = _rule(
@@ -47,6 +88,10 @@ class DataParams:
         lambda v: v.startswith("data/raw/") and v.endswith((".csv", ".parquet")),
     )
     target: str = _rule("the name of the column to predict", lambda v: v != "")
+    csv: CsvParams = _rule("a mapping")
+    columns: dict[str, str] = _rule(
+        f"a mapping of column names to roles ({', '.join(ROLES)}), e.g. id: drop"
+    )
 
 
 @dataclass(frozen=True)
@@ -56,10 +101,32 @@ class PrepareParams:
 
 
 @dataclass(frozen=True)
+class CategoricalParams:
+    min_frequency: int = _positive_int(
+        "an integer of at least 1: rarer categories are grouped as one"
+    )
+    max_categories: int | None = _rule(
+        "null (no limit) or an integer of at least 2", lambda v: v is None or v >= 2
+    )
+
+
+@dataclass(frozen=True)
+class TextParams:
+    max_features: int = _positive_int("an integer of at least 1: terms kept")
+    ngram_range: tuple[int, ...] = _rule(
+        "a list of two integers [shortest, longest], 1 <= shortest <= longest, "
+        "e.g. [1, 2] for words and word pairs",
+        lambda v: len(v) == 2 and 1 <= v[0] <= v[1],
+    )
+
+
+@dataclass(frozen=True)
 class FeaturizeParams:
     impute_strategy: str = _rule(
         f"one of {', '.join(IMPUTE_STRATEGIES)}", lambda v: v in IMPUTE_STRATEGIES
     )
+    categorical: CategoricalParams = _rule("a mapping")
+    text: TextParams = _rule("a mapping")
 
 
 @dataclass(frozen=True)
@@ -69,6 +136,11 @@ class RandomForestParams:
         "null (no limit) or an integer of at least 1", lambda v: v is None or v >= 1
     )
     min_samples_leaf: int = _positive_int()
+    max_leaf_nodes: int | None = _rule(
+        "null (no limit) or an integer of at least 2: bounds each tree's size, and "
+        "so the model's memory, on large data",
+        lambda v: v is None or v >= 2,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,35 +176,59 @@ class GradientBoostingParams:
 
 
 @dataclass(frozen=True)
+class RidgeParams:
+    alpha: float = _rule("a number of at least 0 (L2 penalty)", lambda v: v >= 0)
+
+
+@dataclass(frozen=True)
 class TrainParams:
-    model: str = _rule(f"one of {', '.join(MODELS)}", lambda v: v in MODELS)
-    seed: int = _seed()
-    class_weight: str | None = _rule(
-        "null (every class weighs the same) or balanced", lambda v: v in CLASS_WEIGHTS
+    model: str = _rule(
+        f"one of {', '.join(MODELS)} (for {TASK})", lambda v: v in MODELS
     )
+    seed: int = _seed()
     validation_fraction: float = _rule(
         "a number greater than 0 and at most 0.5", lambda v: 0 < v <= 0.5
     )
     random_forest: RandomForestParams = _rule("a mapping")
-    logistic_regression: LogisticRegressionParams = _rule("a mapping")
     mlp: MLPParams = _rule("a mapping")
     gradient_boosting: GradientBoostingParams = _rule("a mapping")
+    class_weight: str | None = _rule(
+        "null (every class weighs the same) or balanced",
+        lambda v: v in CLASS_WEIGHTS,
+        default=None,
+        task="classification",
+    )
+    logistic_regression: LogisticRegressionParams | None = _rule(
+        "a mapping", default=None, task="classification"
+    )
+    ridge: RidgeParams | None = _rule("a mapping", default=None, task="regression")
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    positive_class: str | int | None = _rule(
-        "null (the last class in sorted order) or a class of the target column"
-    )
     top_features: int = _positive_int("an integer of at least 1: bars in the chart")
+    positive_class: str | int | None = _rule(
+        "null (the last class in sorted order) or a class of the target column",
+        default=None,
+        task="classification",
+    )
 
 
 # The metrics that evaluate writes for each split: keep in step with
-# evaluate.compute_metrics.
+# evaluate.classification_metrics and evaluate.regression_metrics.
+METRIC_NAMES = {
+    "classification": (
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+    ),
+    "regression": ("rmse", "mae", "r2"),
+}[TASK]
 METRICS = tuple(
-    f"{split}.{name}"
-    for split in ("test", "train")
-    for name in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss")
+    f"{split}.{name}" for split in ("test", "train") for name in METRIC_NAMES
 )
 
 
@@ -141,7 +237,9 @@ class CompareParams:
     """Settings of `make compare`, which ranks experiments. No stage reads them."""
 
     primary_metric: str = _rule(f"one of {', '.join(METRICS)}", lambda v: v in METRICS)
-    higher_is_better: bool = _rule("true, or false for a loss such as test.log_loss")
+    higher_is_better: bool = _rule(
+        "true, or false for a loss or an error such as test.log_loss or test.rmse"
+    )
     metrics: tuple[str, ...] = _rule(
         f"a list of one or more of {', '.join(METRICS)}",
         lambda v: len(v) >= 1 and all(name in METRICS for name in v),
@@ -202,17 +300,27 @@ def _build(cls: type, value: Any, prefix: str, problems: list[str]) -> Any:
         )
         return None
     before = len(problems)
-    _check_keys(cls, value, prefix, problems, required=[f.name for f in fields(cls)])
+    applicable = _applicable_fields(cls)
+    required = [item.name for item in applicable if item.default is MISSING]
+    required += [
+        item.name
+        for item in applicable
+        if item.default is not MISSING and item.metadata["task"] is not None
+    ]
+    _check_keys(cls, value, prefix, problems, required=required)
     hints = typing.get_type_hints(cls)
     values = {}
-    for item in fields(cls):
+    for item in applicable:
         if item.name not in value:
             continue
-        hint = hints[item.name]
+        hint = _dataclass_in(hints[item.name]) or hints[item.name]
         if is_dataclass(hint):
             values[item.name] = _build(
                 hint, value[item.name], f"{prefix}{item.name}.", problems
             )
+            continue
+        if typing.get_origin(hint) is dict:
+            values[item.name] = _check_roles(item, value[item.name], prefix, problems)
             continue
         values[item.name] = _check_value(item, hint, value[item.name], prefix, problems)
     if len(problems) > before:
@@ -220,10 +328,32 @@ def _build(cls: type, value: Any, prefix: str, problems: list[str]) -> Any:
     return cls(**values)
 
 
+def _applicable_fields(cls) -> list:
+    """Return the fields of ``cls`` that apply to this project's task."""
+    return [item for item in fields(cls) if item.metadata["task"] in (None, TASK)]
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    """Return the dataclass of an optional section such as ``RidgeParams | None``."""
+    if isinstance(hint, types.UnionType):
+        return next((arg for arg in typing.get_args(hint) if is_dataclass(arg)), None)
+    return None
+
+
 def _check_keys(cls, value: dict, prefix: str, problems: list[str], required) -> None:
-    known = [item.name for item in fields(cls)]
+    known = [item.name for item in _applicable_fields(cls)]
+    other_task = {
+        item.name: item.metadata["task"]
+        for item in fields(cls)
+        if item.metadata["task"] not in (None, TASK)
+    }
     for key in value:
-        if key not in known:
+        if key in other_task:
+            problems.append(
+                f"{prefix}{key} is for {other_task[key]} projects, and this project "
+                f"does {TASK}: remove it"
+            )
+        elif key not in known:
             problems.append(
                 f"unknown key {prefix}{key}{_suggestion(str(key), known, prefix)}"
             )
@@ -233,6 +363,28 @@ def _check_keys(cls, value: dict, prefix: str, problems: list[str], required) ->
                 item.metadata["allowed"] for item in fields(cls) if item.name == key
             )
             problems.append(f"missing key {prefix}{key}: set it to {allowed}")
+
+
+def _check_roles(item, value: Any, prefix: str, problems: list[str]) -> Any:
+    """Check a mapping of column names to roles; null or {} means no overrides."""
+    key = f"{prefix}{item.name}"
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(
+            f"{key} is {_describe(value)}; allowed: {item.metadata['allowed']}"
+        )
+        return None
+    before = len(problems)
+    for column, role in value.items():
+        if role not in ROLES:
+            problems.append(
+                f"{key}.{column} is {_describe(role)}; allowed: one of "
+                f"{', '.join(ROLES)}"
+            )
+    if len(problems) > before:
+        return None
+    return {str(column): role for column, role in value.items()}
 
 
 def _check_value(item, hint, value: Any, prefix: str, problems: list[str]) -> Any:

@@ -15,6 +15,11 @@ EVALUATE_LIVE_DIR = Path("dvclive/evaluate")
 
 TRAIN_FILE = "train.parquet"
 TEST_FILE = "test.parquet"
+# Features and labels, in FEATURES_DIR: sparse matrices stay sparse in these.
+TRAIN_ARRAYS = "train.npz"
+TEST_ARRAYS = "test.npz"
+# Column roles, beside the prepared data and the features.
+SCHEMA_FILE = "schema.json"
 FEATURIZER_FILE = FEATURES_DIR / "featurizer.json"
 
 # prepare renames the column named by data.target to this, so later stages do not

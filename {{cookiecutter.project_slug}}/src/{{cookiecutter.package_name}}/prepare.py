@@ -1,4 +1,5 @@
-"""prepare: read the raw table, check it, and split it into train and test sets."""
+"""prepare: read the raw table, decide each column's role, check it, and split it
+into train and test sets."""
 
 import logging
 import math
@@ -7,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import cli
-from .data import DataError, check_columns, read_raw
-from .files import atomic_dir, write_parquet
-from .params import DataParams, PrepareParams, load_params
-from .paths import PREPARED_DIR, TARGET, TEST_FILE, TRAIN_FILE
+from .data import DataError, check_features, check_target, infer_roles, read_raw
+from .files import atomic_dir, write_json, write_parquet
+from .params import TASK, DataParams, PrepareParams, load_params
+from .paths import PREPARED_DIR, SCHEMA_FILE, TARGET, TEST_FILE, TRAIN_FILE
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +19,33 @@ log = logging.getLogger(__name__)
 def split(
     frame: pd.DataFrame, target: str, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split ``frame`` into train and test sets, stratified by ``target``.
+    """Split ``frame`` into train and test sets, stratified by ``target`` when the
+    project classifies.
 
     The target column is renamed to ``TARGET``. Rows keep their order within each set.
     """
     from sklearn.model_selection import train_test_split
 
-    counts = frame[target].value_counts()
+    stratify = None
+    if TASK == "classification":
+        _check_class_sizes(frame[target], target, test_size)
+        stratify = frame[target]
+    elif len(frame) < 2 or not 1 <= math.ceil(test_size * len(frame)) < len(frame):
+        raise DataError(
+            f"prepare.test_size {test_size} leaves no rows for one of the sets from "
+            f"{len(frame)} rows: add data or choose a test_size between "
+            f"{1 / len(frame):.3g} and {1 - 1 / len(frame):.3g}"
+        )
+
+    train, test = train_test_split(
+        frame, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    train, test = train.sort_index(), test.sort_index()
+    return train.rename(columns={target: TARGET}), test.rename(columns={target: TARGET})
+
+
+def _check_class_sizes(labels: pd.Series, target: str, test_size: float) -> None:
+    counts = labels.value_counts()
     rare = counts[counts < 2]
     if len(rare):
         raise DataError(
@@ -32,21 +53,46 @@ def split(
             "a stratified split needs at least two rows of every class. Add rows of "
             "that class or drop it"
         )
-    n_test = math.ceil(test_size * len(frame))
+    n_test = math.ceil(test_size * len(labels))
     n_classes = len(counts)
-    if n_test < n_classes or len(frame) - n_test < n_classes:
+    if n_test < n_classes or len(labels) - n_test < n_classes:
         raise DataError(
-            f"prepare.test_size {test_size} puts {n_test} of {len(frame)} rows in the "
+            f"prepare.test_size {test_size} puts {n_test} of {len(labels)} rows in the "
             f"test set, but each set needs at least one row of each of the {n_classes} "
             "classes. Choose a test_size that leaves both sets that many rows, or add "
             "data"
         )
 
-    renamed = frame.rename(columns={target: TARGET})
-    train, test = train_test_split(
-        renamed, test_size=test_size, random_state=seed, stratify=renamed[TARGET]
-    )
-    return train.sort_index(), test.sort_index()
+
+def select_columns(
+    frame: pd.DataFrame, target: str, roles: dict[str, str]
+) -> pd.DataFrame:
+    """Keep the target and the used columns, categories and text as strings.
+
+    Categories become text so that 1 and "1" are the same level. Missing values stay
+    missing; featurize decides how to fill them.
+    """
+    selected = {}
+    for name, role in roles.items():
+        if role == "drop":
+            continue
+        column = frame[name]
+        if role in ("categorical", "text") and not pd.api.types.is_string_dtype(column):
+            column = column.astype("str")
+        selected[name] = column
+    selected[target] = frame[target]
+    return pd.DataFrame(selected, index=frame.index)
+
+
+def describe_roles(roles: dict[str, str]) -> str:
+    """Return e.g. ``numeric 3 (a, b, c); drop 1 (id)`` for the log."""
+    parts = []
+    for role in ("numeric", "categorical", "text", "drop"):
+        names = [name for name, given in roles.items() if given == role]
+        if names:
+            listed = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            parts.append(f"{role} {len(names)} ({listed})")
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -55,17 +101,27 @@ def main() -> None:
     prepare: PrepareParams = params["prepare"]
 
     raw_path = Path(data.raw)
-    frame = read_raw(raw_path)
-    check_columns(frame, data.target, raw_path)
+    frame = read_raw(raw_path, data.csv)
+    check_target(frame, data.target, raw_path)
+    roles = infer_roles(frame, data.target, data.columns, raw_path)
+    check_features(frame, roles, raw_path)
     log.info(
         "read %d rows and %d columns from %s", len(frame), frame.shape[1], raw_path
     )
+    log.info(
+        "column roles (override under data.columns in params.yaml): %s",
+        describe_roles(roles),
+    )
 
+    frame = select_columns(frame, data.target, roles)
     train, test = split(frame, data.target, prepare.test_size, prepare.seed)
+    del frame
 
     with atomic_dir(PREPARED_DIR) as folder:
         write_parquet(folder / TRAIN_FILE, train)
         write_parquet(folder / TEST_FILE, test)
+        used = {name: role for name, role in roles.items() if role != "drop"}
+        write_json(folder / SCHEMA_FILE, {"roles": used, "task": TASK})
     log.info(
         "prepared %d train / %d test rows in %s", len(train), len(test), PREPARED_DIR
     )

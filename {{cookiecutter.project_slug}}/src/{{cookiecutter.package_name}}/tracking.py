@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from .model_io import TRUSTED_TYPES
@@ -51,8 +50,11 @@ def git_commit() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
-def log_run(model, scores: dict[str, dict[str, float]], example: pd.DataFrame) -> str:
-    """Log one run with every param, the metrics and the model; return its run id."""
+def log_run(model, scores: dict[str, dict[str, float]], example) -> str:
+    """Log one run with every param, the metrics and the model; return its run id.
+
+    ``example`` holds a few rows of features, dense or sparse.
+    """
     # This project runs offline; MLflow would otherwise send usage data.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
@@ -83,7 +85,7 @@ def log_run(model, scores: dict[str, dict[str, float]], example: pd.DataFrame) -
             name="model",
             serialization_format="skops",
             skops_trusted_types=TRUSTED_TYPES,
-            input_example=example,
+            input_example=example.toarray() if hasattr(example, "toarray") else example,
             pip_requirements=[
                 f"scikit-learn=={sklearn.__version__}",
                 f"skops=={skops.__version__}",
