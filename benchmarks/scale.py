@@ -21,6 +21,7 @@ import argparse
 import datetime
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import re
@@ -237,7 +238,7 @@ def wrap_stages(project: Path, record: Path) -> None:
 
 def bake(kind: str, size: int, data: Path, workdir: Path, env: dict) -> Path:
     """Bake a project for ``data``, track the file with DVC and commit."""
-    slug = f"bench-{kind}-{size}"
+    slug = f"bench-{kind}-{size}" + ("-parquet" if data.suffix == ".parquet" else "")
     project = workdir / slug
     shutil.rmtree(project, ignore_errors=True)
     log = workdir / f"{slug}.log"
@@ -540,6 +541,11 @@ def summary(entry: dict) -> dict:
     }
 
 
+def number(value: float, spec: str) -> str:
+    """Format ``value``, or return "-" for a figure that was not measured (NaN)."""
+    return "-" if math.isnan(value) else format(value, spec)
+
+
 def verdict(ok: bool) -> str:
     return "pass" if ok else "**fail**"
 
@@ -559,7 +565,8 @@ def report(paths: list[Path]) -> None:
         loads = ", ".join(f"{value:.1f}" for value in s["loads"])
         print(
             f"| {kind} ({fmt}) | {size:,} | {s['repeats']} | {loads} "
-            f"| {s['total']:.1f} | {s['floor']:.1f} | {s['total'] / s['floor']:.2f} |"
+            f"| {s['total']:.1f} | {number(s['floor'], '.1f')} "
+            f"| {number(s['total'] / s['floor'], '.2f')} |"
         )
     print()
     print(
@@ -574,7 +581,9 @@ def report(paths: list[Path]) -> None:
             for stage in STAGES
         ]
         own = s["total"] - sum(s["stages"][stage]["seconds"] for stage in STAGES)
-        floor_cells = " / ".join(f"{s['floor_stages'][stage]:.1f}" for stage in STAGES)
+        floor_cells = " / ".join(
+            number(s["floor_stages"][stage], ".1f") for stage in STAGES
+        )
         print(
             f"| {kind} ({fmt}) | {size:,} | "
             + " | ".join(cells)
