@@ -17,8 +17,8 @@ import pandas as pd
 
 MISSING_SHARE = 0.05
 N_NUMERIC = 20
-# name -> number of levels; level k is drawn with weight 1 / (k + 1) ** 1.5, so
-# the last levels of the larger columns hold a few rows in ten thousand.
+# name -> number of levels. Level k (from 0) is drawn with weight 1 / (k + 1) ** 1.5,
+# so the last levels of the larger columns appear in 2 to 4 rows in a thousand.
 CATEGORIES = {
     "cat_colour": 4,
     "cat_region": 12,

@@ -8,7 +8,7 @@ It calls the stage's ``main()`` in this process, as the floor does, so the proje
 outputs are rewritten with the same content. It prints the functions with the most
 cumulative time, then the peak RSS of the process. With ``--memory`` it samples the
 RSS every 20 ms instead, and prints the largest RSS seen at each line of the
-project's code that was running, so the line that holds the peak shows first.
+project's code that was running, so the line that reaches the peak comes first.
 """
 
 import argparse
