@@ -57,8 +57,8 @@ class Featurizer:
     # The value that replaces a missing number, per numeric column.
     fill_values: dict[str, float] = field(default_factory=dict)
     # The categories of each categorical column in the train set, sorted. The encoder
-    # sees their positions in these lists, not the strings: integers are far faster
-    # to encode than Python strings.
+    # is given their positions in these lists, not the strings, because integers are
+    # far faster to encode than Python strings.
     levels: dict[str, list[str]] = field(default_factory=dict)
     encoder: Any = None
     vectorizer: Any = None
