@@ -43,7 +43,7 @@ tests/tools/node_modules/.installed: tests/tools/package-lock.json
 	npm ci --prefix tests/tools --no-audit --no-fund --silent
 	touch $@
 
-test: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the template's whole test suite (about 6 minutes on 2 cores)
+test: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the template's whole test suite (about 17 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the tests not marked slow
