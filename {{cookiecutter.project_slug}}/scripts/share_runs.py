@@ -2,9 +2,10 @@
 
 `dvc push --run-cache` uploads the records and the outputs of the commits pushed,
 but not the outputs kept out of the cache (``cache: false``): dvclive's metrics and
-plots, which are committed to Git instead. A teammate's `dvc repro --pull` then finds a record
-of train or evaluate whose files it cannot fetch, and runs the stage again. This
-script sends and fetches those files too, and the outputs of runs never committed.
+plots, which are committed to Git instead. A teammate's `dvc repro --pull` then
+finds a record of train or evaluate whose files it cannot fetch, and runs the stage
+again. This script sends and fetches those files too, and the outputs of runs never
+committed.
 `make push` and `make pull` run it after DVC's own command.
 
 NOTE: it uses DVC's Python API (``Repo.cloud``), which DVC does not document as
