@@ -19,7 +19,12 @@ from {{ cookiecutter.package_name }}.data import (
     infer_roles,
     read_raw,
 )
-from {{ cookiecutter.package_name }}.files import read_arrays, write_arrays, write_json
+from {{ cookiecutter.package_name }}.files import (
+    atomic_dir,
+    read_arrays,
+    write_arrays,
+    write_json,
+)
 from {{ cookiecutter.package_name }}.model_io import load_model, save_model
 from {{ cookiecutter.package_name }}.params import (
     TASK,
@@ -311,6 +316,18 @@ def test_bigrams_follow_ngram_range():
         mixed_frame(), {"note": "text"}, featurize_params(ngram_range=(1, 2))
     )
     assert "text:red box" in fitted.feature_names()
+
+
+def test_killed_run_leftovers_are_removed(tmp_path):
+    stale = tmp_path / ".features.abc123.tmp"
+    stale.mkdir()
+    (stale / "half.npz").write_bytes(b"partial")
+
+    with atomic_dir(tmp_path / "features") as folder:
+        (folder / "done.txt").write_text("complete", encoding="utf-8")
+
+    assert not stale.exists()
+    assert (tmp_path / "features" / "done.txt").exists()
 
 
 def test_dense_features_stream_in_chunks(tmp_path, monkeypatch):

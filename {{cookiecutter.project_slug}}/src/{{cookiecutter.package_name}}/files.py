@@ -23,6 +23,8 @@ import pandas as pd
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and rename it onto ``path`` on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
@@ -45,6 +47,10 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     complete or not at all.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed before the rename leaves its temporary folder behind: DVC runs
+    # one stage per output at a time, so any such folder is stale.
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(
         tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     )
