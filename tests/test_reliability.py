@@ -200,3 +200,15 @@ def test_unreadable_lock_record_is_cleared(reproduced_copy, env):
 
     assert "removed .dvc/tmp/rwlock, which a DVC run that was killed" in result.stderr
     assert "Data and pipelines are up to date" in result.stdout
+
+
+def test_emptied_dvc_file_is_restored(reproduced_copy, env):
+    tracked = reproduced_copy / "data/raw/breast_cancer.csv.dvc"
+    committed = tracked.read_bytes()
+    tracked.write_bytes(b"")
+
+    result = run(["make", f"BIN={BIN}", "repro"], cwd=reproduced_copy, env=env)
+
+    assert "restored data/raw/breast_cancer.csv.dvc from Git" in result.stderr
+    assert tracked.read_bytes() == committed
+    assert "Data and pipelines are up to date" in result.stdout

@@ -359,8 +359,27 @@ def clear_broken_rwlock() -> None:
         )
 
 
+def restore_emptied_dvc_files() -> None:
+    """Restore from Git each tracked .dvc file that a killed DVC run left empty.
+
+    `dvc repro --force` rewrites the .dvc files of the data in place; a kill in
+    that moment leaves one empty, and DVC then treats the data as untracked.
+    """
+    listed = git("ls-files", "-z", "--", "*.dvc").stdout
+    for name in filter(None, listed.split("\0")):
+        path = Path(name)
+        if path.exists() and path.stat().st_size == 0:
+            git("checkout", "--", name)
+            print(
+                f"preflight: restored {name} from Git; a DVC run that was killed "
+                "left it empty",
+                file=sys.stderr,
+            )
+
+
 def check_repro() -> None:
     clear_broken_rwlock()
+    restore_emptied_dvc_files()
     sources = tracked_sources()
     check_raw_data(sources)
     missing = [path for path in sources if not path.exists()]
