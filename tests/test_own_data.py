@@ -46,7 +46,7 @@ def with_data(
     columns: str = "{}",
     name: str = "data.csv",
 ) -> Path:
-    """Copy ``project``, put ``frame`` in data/raw/ as the README says, and set the
+    """Copy ``project``, put ``frame`` in data/raw/ as the README describes, and set the
     target and the column roles in params.yaml."""
     copy = tmp_path / project.name
     shutil.copytree(project, copy, symlinks=True)
@@ -274,7 +274,7 @@ def test_bad_data_stops_prepare_with_the_fix(
     assert not (project / "data/prepared").exists()
 
 
-def test_without_data_the_first_stage_says_what_to_do(csv_project, env):
+def test_prepare_without_data_names_fix(csv_project, env):
     result = run(
         ["python", "src/run_stage.py", "prepare"], cwd=csv_project, env=env, check=False
     )

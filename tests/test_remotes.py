@@ -407,7 +407,7 @@ def test_share_through_ssh_server(tmp_path, env, ssh_server):
         tmp_path, env, answers, credentials, env, credentials
     )
 
-    # A clone without the key cannot log in, and DVC says so.
+    # A clone without the key cannot log in, and DVC reports it.
     keyless = clone(project, tmp_path / "c", env)
     no_agent = {key: value for key, value in env.items() if key != "SSH_AUTH_SOCK"}
     denied = make(keyless, no_agent, "pull", check=False)
@@ -505,7 +505,7 @@ def test_clone_repro_names_missing_data_and_pull(bare_clone, reproduced, env):
     assert "  make pull\n" in result.stderr
     assert "Running stage" not in result.stdout
 
-    # Nobody has pushed yet: the pull fails and names the missing files.
+    # No one has pushed yet, so the pull fails and names the missing files.
     pulled = make(bare_clone, env, "pull", check=False)
     assert pulled.returncode != 0
     assert RAW in pulled.stderr

@@ -4,7 +4,7 @@
     python scripts/ci_report.py report --base origin/main [--out ci-report]
 
 ``repro`` pulls the data from the DVC remote and runs ``dvc repro``. A project
-without a DVC remote has no copy of its data on a fresh clone, so the step says so
+without a DVC remote has no copy of its data on a fresh clone, so the step reports it
 and stops there without failing. Credentials come from the environment, as the
 workflow passes them from the repository's secrets; empty ones are left out.
 
@@ -46,7 +46,7 @@ REMOTE_URL = re.compile(r"^remote\.(?P<name>.+)\.url=(?P<url>.*)$")
 
 
 class ReportError(Exception):
-    """A problem the user fixes: the message says how."""
+    """A problem the user fixes: the message gives the fix."""
 
 
 def dvc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -81,7 +81,7 @@ def remotes() -> dict[str, str]:
 def credentials_env(found: dict[str, str], scratch: Path) -> dict[str, str]:
     """Return the environment for DVC: empty credentials out, secret files written.
 
-    ``GCP_CREDENTIALS`` holds a service account's JSON: it goes to a file that
+    ``GCP_CREDENTIALS`` contains a service account's JSON: it goes to a file that
     ``GOOGLE_APPLICATION_CREDENTIALS`` names. ``SSH_PRIVATE_KEY`` goes to a file that
     each ssh:// remote uses as its ``keyfile`` (in .dvc/config.local, never
     committed).
@@ -125,7 +125,7 @@ def repro() -> None:
     env = credentials_env(found, scratch)
     names = ", ".join(found)
     print(f"ci_report: pulling from the DVC remote ({names})", flush=True)
-    # Outputs that nobody pushed are missing on the remote: repro rebuilds them.
+    # Outputs never pushed are missing on the remote: repro rebuilds them.
     checked(dvc("pull", "--allow-missing", env=env), "`dvc pull`")
     print("ci_report: running dvc repro", flush=True)
     result = dvc("repro", env=env)

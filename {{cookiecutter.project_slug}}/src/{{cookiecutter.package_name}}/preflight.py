@@ -362,8 +362,8 @@ def clear_broken_rwlock() -> None:
 def restore_emptied_dvc_files() -> None:
     """Restore from Git each tracked .dvc file that a killed DVC run left empty.
 
-    `dvc repro --force` rewrites the .dvc files of the data in place; a kill in
-    that moment leaves one empty, and DVC then treats the data as untracked.
+    `dvc repro --force` rewrites the data's .dvc files in place. A kill at that
+    moment leaves one empty, so DVC treats the data as untracked.
     """
     listed = git("ls-files", "-z", "--", "*.dvc").stdout
     for name in filter(None, listed.split("\0")):

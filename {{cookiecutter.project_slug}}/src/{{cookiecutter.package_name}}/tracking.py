@@ -53,7 +53,7 @@ def git_commit() -> str:
 def log_run(model, scores: dict[str, dict[str, float]], example) -> str:
     """Log one run with every param, the metrics and the model; return its run id.
 
-    ``example`` holds a few rows of features, dense or sparse.
+    ``example`` contains a few rows of features, dense or sparse.
     """
     # This project runs offline; MLflow would otherwise send usage data.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
