@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 
 import pytest
 import yaml
-from conftest import BIN, dvc, git, run
+from conftest import BIN, DEFAULT_PACKAGE, dvc, git, run
 
 PREPARE = [sys.executable, "src/run_stage.py", "prepare"]
 RAW = "data/raw/breast_cancer.csv"
@@ -212,3 +213,54 @@ def test_emptied_dvc_file_is_restored(reproduced_copy, env):
     assert "restored data/raw/breast_cancer.csv.dvc from Git" in result.stderr
     assert tracked.read_bytes() == committed
     assert "Data and pipelines are up to date" in result.stdout
+
+
+def test_cached_stage_leftover_removed(reproduced_copy, env):
+    # What a kill inside featurize leaves: DVC removed the output before the run,
+    # and the stage's temporary folder is half written. DVC then restores the
+    # output from the run-cache without running featurize again.
+    features = reproduced_copy / "data/features"
+    expected = {path.name: path.read_bytes() for path in features.iterdir()}
+    shutil.rmtree(features)
+    unfinished = reproduced_copy / "data/.features.k2j4x9.tmp"
+    unfinished.mkdir()
+    (unfinished / "train.npz").write_bytes(b"partial")
+
+    result = run(["make", f"BIN={BIN}", "repro"], cwd=reproduced_copy, env=env)
+
+    assert (
+        "removed data/.features.k2j4x9.tmp, which a stage that was killed left "
+        "unfinished" in result.stderr
+    )
+    assert not unfinished.exists()
+    assert {path.name: path.read_bytes() for path in features.iterdir()} == expected
+
+
+def test_leftover_kept_while_dvc_runs(reproduced_copy, env):
+    unfinished = reproduced_copy / "data/.features.k2j4x9.tmp"
+    unfinished.mkdir()
+    holder = subprocess.Popen(
+        [
+            BIN / "python",
+            "-c",
+            "import sys\n"
+            "from dvc.repo import Repo\n"
+            "with Repo('.') as repo, repo.lock:\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+        ],
+        cwd=reproduced_copy,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        preflight = [BIN / "python", "-m", f"{DEFAULT_PACKAGE}.preflight", "repro"]
+        run(preflight, cwd=reproduced_copy, env={**env, "PYTHONPATH": "src"})
+        assert unfinished.is_dir()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+        holder.stdout.close()

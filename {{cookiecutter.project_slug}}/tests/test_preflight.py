@@ -11,6 +11,8 @@ from {{ cookiecutter.package_name }}.preflight import (
     pipeline_inputs,
     push_problem,
     resolve,
+    stage_outputs,
+    stale_temporaries,
     untracked_message,
 )
 
@@ -57,6 +59,46 @@ def test_project_dvc_yaml_inputs():
     assert params["data"]["raw"] in inputs
     assert "src/run_stage.py" in inputs
     assert "data/features" in inputs
+
+
+def test_stage_outputs_of_each_kind():
+    dvc_yaml = {
+        "stages": {
+            "train": {
+                "outs": [
+                    "models/${train.seed}.skops",
+                    {"data/table": {"cache": False}},
+                ],
+                "metrics": [{"live/metrics.json": {"cache": False}}],
+                "plots": [{"live/plots/loss.tsv": {"x": "step"}}],
+            }
+        }
+    }
+    assert stage_outputs(dvc_yaml, PARAMS) == [
+        "data/table",
+        "live/metrics.json",
+        "live/plots/loss.tsv",
+        "models/1.skops",
+    ]
+
+
+def test_stale_temporaries_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    left = [
+        Path("data/.features.k2j4x9.tmp"),
+        Path("live/.train.abc123.tmp"),
+        Path("models/.model.skops.q8w1.tmp"),
+    ]
+    for path in left[:2]:
+        path.mkdir(parents=True)
+    left[2].parent.mkdir()
+    left[2].write_bytes(b"partial")
+    # Neither the outputs themselves nor another name's temporaries count.
+    Path("data/features").mkdir()
+    Path("data/.prepared.k2j4x9.tmp").mkdir()
+    outputs = ["data/features", "live/train/metrics.json", "models/model.skops"]
+
+    assert stale_temporaries(outputs) == sorted(left)
 
 
 @pytest.mark.parametrize(

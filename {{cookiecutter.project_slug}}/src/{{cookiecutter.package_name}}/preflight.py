@@ -15,7 +15,9 @@
 - ``repro``: a fresh clone has the ``.dvc`` files but not the data they track, and
   ``dvc repro`` then stops with "missing data 'source'" and no fix. The check
   names each missing file and the fix: ``dvc checkout``, ``make pull`` from the
-  DVC remote, or getting a remote first.
+  DVC remote, or getting a remote first. It also repairs what a killed
+  ``dvc repro`` leaves behind: an unreadable lock record, emptied ``.dvc`` files
+  and unfinished temporary outputs.
 
 Run as ``python -m {{ cookiecutter.package_name }}.preflight CHECK``; it exits 1 with
 a message that names the problem and the fix.
@@ -377,9 +379,76 @@ def restore_emptied_dvc_files() -> None:
             )
 
 
+def stage_outputs(dvc_yaml: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """Return the outs, metrics and plots paths of every stage in ``dvc_yaml``."""
+    outputs: list[str] = []
+    for stage in (dvc_yaml.get("stages") or {}).values():
+        if not isinstance(stage, dict):
+            continue
+        body = stage.get("do", stage)
+        for kind in ("outs", "metrics", "plots"):
+            for entry in body.get(kind) or []:
+                if isinstance(entry, str):
+                    outputs.append(entry)
+                elif isinstance(entry, dict):
+                    outputs.extend(str(name) for name in entry)
+    resolved = [resolve(path, params) for path in outputs]
+    return sorted({path.rstrip("/") for path in resolved if path})
+
+
+def stale_temporaries(outputs: list[str]) -> list[Path]:
+    """Return the temporary files and folders that a killed stage left beside its
+    outputs.
+
+    A stage writes each output, and each folder holding one, under a temporary
+    name ``.NAME.*.tmp`` beside it and renames it when complete. The next run of
+    that stage removes what a killed run left, but DVC does not run a stage it
+    can restore from the run-cache.
+    """
+    found: set[Path] = set()
+    for output in outputs:
+        path = Path(output)
+        for part in (path, *path.parents):
+            if part.name:
+                found.update(part.parent.glob(f".{part.name}.*.tmp"))
+    return sorted(found)
+
+
+def clear_stale_temporaries() -> None:
+    """Remove the temporary outputs of killed stages, unless DVC is running."""
+    dvc_yaml = _read_yaml(Path("dvc.yaml"))
+    params = _read_yaml(Path("params.yaml"))
+    if not stale_temporaries(stage_outputs(dvc_yaml, params)):
+        return
+    import shutil
+
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    with Repo(".") as repo:
+        try:
+            # A running stage writes under these names too: hold DVC's lock so
+            # none is running while they go.
+            with repo.lock:
+                for path in stale_temporaries(stage_outputs(dvc_yaml, params)):
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
+                    print(
+                        f"preflight: removed {path}, which a stage that was killed "
+                        "left unfinished",
+                        file=sys.stderr,
+                    )
+        except LockError:
+            # Another DVC command is running, and `dvc repro` reports that itself.
+            return
+
+
 def check_repro() -> None:
     clear_broken_rwlock()
     restore_emptied_dvc_files()
+    clear_stale_temporaries()
     sources = tracked_sources()
     check_raw_data(sources)
     missing = [path for path in sources if not path.exists()]
