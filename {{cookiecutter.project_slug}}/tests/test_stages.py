@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import evaluate, featurize, prepare, train
+from {{ cookiecutter.package_name }} import evaluate, featurize, files, prepare, train
 from {{ cookiecutter.package_name }}.data import (
     DataError,
     check_features,
@@ -22,8 +22,10 @@ from {{ cookiecutter.package_name }}.data import (
 from {{ cookiecutter.package_name }}.files import (
     atomic_dir,
     read_arrays,
+    read_parquet,
     write_arrays,
     write_json,
+    write_parquet,
 )
 from {{ cookiecutter.package_name }}.model_io import load_model, save_model
 from {{ cookiecutter.package_name }}.params import (
@@ -342,6 +344,38 @@ def test_dense_features_stream_in_chunks(tmp_path, monkeypatch):
     written, labels = read_arrays(tmp_path / "split.npz")
     assert written.tolist() == featurize.transform(fitted, frame).tolist()
     assert labels.tolist() == frame[TARGET].tolist()
+
+
+def test_parquet_rows_written_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "PARQUET_BATCH_ROWS", 3)
+    frame = pd.DataFrame(
+        {
+            "size": np.arange(10, dtype="float32"),
+            "colour": pd.Series(list("abcdefghij"), dtype="str"),
+            TARGET: [0, 1] * 5,
+        }
+    )
+    rows = np.array([0, 2, 3, 5, 6, 7, 9])
+
+    write_parquet(tmp_path / "part.parquet", frame, rows)
+    write_parquet(tmp_path / "again.parquet", frame, rows)
+
+    expected = frame.take(rows).reset_index(drop=True)
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "part.parquet"), expected)
+    assert (tmp_path / "part.parquet").read_bytes() == (
+        tmp_path / "again.parquet"
+    ).read_bytes()
+
+
+def test_parquet_of_no_rows_keeps_the_columns(tmp_path):
+    frame = pd.DataFrame({"size": np.arange(4, dtype="float32"), TARGET: [0, 1, 0, 1]})
+
+    write_parquet(tmp_path / "none.parquet", frame, np.array([], dtype=np.int64))
+
+    written = read_parquet(tmp_path / "none.parquet")
+    assert list(written.columns) == ["size", TARGET]
+    assert len(written) == 0
+    assert written["size"].dtype == np.float32
 
 
 def test_arrays_round_trip_with_the_same_bytes(tmp_path):

@@ -99,9 +99,36 @@ def normalize_text_outputs(folder: Path) -> None:
         write_bytes(path, text.encode("utf-8"))
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, compression="zstd")
+# Rows converted and written at a time by write_parquet: one row group each.
+PARQUET_BATCH_ROWS = 131_072
+
+
+def write_parquet(
+    path: Path, frame: pd.DataFrame, rows: np.ndarray | None = None
+) -> None:
+    """Write the ``rows`` of ``frame`` (positions, or all rows when None) to ``path``.
+
+    The rows are taken, converted to Arrow and written a batch at a time, so the
+    set written is never copied whole beside ``frame``.
+    """
+    import pyarrow
+    import pyarrow.parquet
+
+    if rows is None:
+        rows = np.arange(len(frame))
+    schema = pyarrow.Schema.from_pandas(frame, preserve_index=False)
+    with (
+        atomic_path(path) as tmp,
+        pyarrow.parquet.ParquetWriter(tmp, schema, compression="zstd") as writer,
+    ):
+        # An empty set still gets a file with the columns and no rows.
+        for start in range(0, max(len(rows), 1), PARQUET_BATCH_ROWS):
+            batch = frame.take(rows[start : start + PARQUET_BATCH_ROWS])
+            writer.write_table(
+                pyarrow.Table.from_pandas(batch, schema=schema, preserve_index=False)
+            )
+            del batch
+    pyarrow.default_memory_pool().release_unused()
 
 
 def read_parquet(path: Path) -> pd.DataFrame:

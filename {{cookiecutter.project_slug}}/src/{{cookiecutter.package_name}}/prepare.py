@@ -129,10 +129,9 @@ def main() -> None:
     frame = select_columns(frame, roles).rename(columns={data.target: TARGET})
     train_rows, test_rows = split_rows(frame, TARGET, prepare.test_size, prepare.seed)
 
-    # One set at a time, so that only one copy of rows exists beside the table.
     with atomic_dir(PREPARED_DIR) as folder:
-        write_parquet(folder / TRAIN_FILE, frame.take(train_rows))
-        write_parquet(folder / TEST_FILE, frame.take(test_rows))
+        write_parquet(folder / TRAIN_FILE, frame, train_rows)
+        write_parquet(folder / TEST_FILE, frame, test_rows)
         used = {name: role for name, role in roles.items() if role != "drop"}
         write_json(folder / SCHEMA_FILE, {"roles": used, "task": TASK})
     log.info(
