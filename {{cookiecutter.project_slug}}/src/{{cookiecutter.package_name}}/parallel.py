@@ -8,7 +8,7 @@ would run its fits on the same backend when fitted through ``fit_in_parallel``.
 
 Only fitting leaves this machine. ``n_jobs`` is set back to 1 before the model is
 scored and saved, so predictions run here on one thread and the saved model has the
-same bytes as after a local run.
+same bytes as after a local run, which fits on every core of this machine.
 """
 
 import logging
@@ -26,8 +26,6 @@ ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
 WORKER_TIMEOUT = 60  # seconds to wait for the scheduler's first worker
 UNSET_HINT = f"or unset {ADDRESS_VARIABLE} to train on this machine"
-
-_active = False  # True while the Dask backend is in force
 
 
 class ClusterError(InputError):
@@ -92,7 +90,6 @@ def dask_backend(
             f"to the address it prints, {UNSET_HINT}."
         ) from None
 
-    global _active
     with client:
         try:
             client.wait_for_workers(1, timeout=worker_timeout)
@@ -114,11 +111,7 @@ def dask_backend(
             get_task_stream(client) as stream,
             joblib.parallel_config(backend="dask", client=client),
         ):
-            _active = True
-            try:
-                yield
-            finally:
-                _active = False
+            yield
 
     # NOTE: the task stream lists every task the scheduler ran meanwhile, so on a
     # cluster that other clients use at the same time the counts include theirs.
@@ -133,15 +126,14 @@ def dask_backend(
 
 
 def fit_in_parallel(estimator, *args, **kwargs):
-    """Fit ``estimator`` with ``n_jobs=-1`` while the Dask backend is in force.
+    """Fit ``estimator`` with ``n_jobs=-1``: on the Dask cluster while its backend is
+    in force, else on every core of this machine.
 
-    ``n_jobs`` goes back to its value before the fit (1 in train) afterwards: it is
-    saved inside the model, and a forest's predict_proba on several threads can
-    change the last digits of its scores. Without the backend this is a plain fit.
+    Each tree of a forest gets its seed before the fit, so the trees are the same
+    however many run at once. ``n_jobs`` goes back to its value before the fit (1
+    in train) afterwards: it is saved inside the model, and a forest's predict_proba
+    on several threads can change the last digits of its scores.
     """
-    if not _active:
-        return estimator.fit(*args, **kwargs)
-
     previous = estimator.get_params()["n_jobs"]
     estimator.set_params(n_jobs=-1)
     try:

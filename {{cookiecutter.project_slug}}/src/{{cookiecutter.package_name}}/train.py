@@ -5,11 +5,11 @@ when the project classifies) as a validation set: the curves compare the fitted 
 with it step by step, and the MLP and gradient boosting stop early on it. The curves
 show log loss and accuracy for classification, RMSE and R² for regression.
 
-``n_jobs`` stays 1: it is saved inside the model, and a forest's predict_proba on
-several threads can change the last digits of its scores between runs. Parallel work
-belongs to ``dvc queue start -j N``, one experiment per core, or to a Dask cluster:
-with ``DASK_SCHEDULER_ADDRESS`` set, the forest's trees are fitted on its workers and
-the saved model is the same (see ``parallel.py``).
+A forest's trees are fitted on every core, and on a Dask cluster's workers when
+``DASK_SCHEDULER_ADDRESS`` is set, with the same trees either way. Its ``n_jobs`` is
+1 again before it is scored and saved: it is saved inside the model, and a forest's
+predict_proba on several threads can change the last digits of its scores between
+runs (see ``parallel.py``).
 """
 
 import copy
