@@ -207,6 +207,7 @@ def params_for(kind: str, raw: str) -> dict:
         "featurize.text": {
             "max_features": TEXT_FEATURES,
             "ngram_range": list(TEXT_NGRAMS),
+            "stop_words": "english",
         },
         "train.random_forest.n_estimators": TEXT_TREES,
         "evaluate.positive_class": None,

@@ -206,6 +206,18 @@ def test_ngram_range_needs_two_ordered_lengths(tmp_path):
     assert "featurize.text.ngram_range is [2, 1]; allowed: a list of two" in message
 
 
+def test_stop_words_of_unknown_language(tmp_path):
+    message = error_for(
+        tmp_path,
+        lambda d: d["featurize"]["text"].update(stop_words="german"),
+        "featurize",
+    )
+    assert (
+        "featurize.text.stop_words is 'german'; allowed: null (keep every word) or "
+        "english" in message
+    )
+
+
 @pytest.mark.skipif(TASK != "classification", reason="classification params")
 def test_unquoted_yes_gets_quoting_hint(tmp_path):
     path = tmp_path / "params.yaml"

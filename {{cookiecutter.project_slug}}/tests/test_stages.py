@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import evaluate, featurize, files, prepare, train
+from {{ cookiecutter.package_name }} import (
+    evaluate,
+    featurize,
+    files,
+    parallel,
+    prepare,
+    train,
+)
 from {{ cookiecutter.package_name }}.data import (
     DataError,
     check_features,
@@ -91,7 +98,9 @@ def featurize_params(**text) -> FeaturizeParams:
     return FeaturizeParams(
         impute_strategy="median",
         categorical=CategoricalParams(min_frequency=2, max_categories=None),
-        text=TextParams(**{"max_features": 50, "ngram_range": (1, 1), **text}),
+        text=TextParams(
+            **{"max_features": 50, "ngram_range": (1, 1), "stop_words": None, **text}
+        ),
     )
 
 
@@ -296,9 +305,75 @@ def test_featurizer_fits_on_train_only():
     assert values["text:box"] > 0
 
 
-def test_featurizer_output_is_sparse_for_text():
-    fitted = featurize.fit(mixed_frame(), {"note": "text"}, featurize_params())
-    assert hasattr(featurize.transform(fitted, mixed_frame()), "toarray")
+def word_frame(words_per_row: int, rows: int = 40) -> pd.DataFrame:
+    """Rows of ``words_per_row`` distinct words each, from a vocabulary of 40."""
+    vocabulary = [f"w{number:02d}" for number in range(40)]
+    notes = [
+        " ".join(vocabulary[(row + step) % 40] for step in range(words_per_row))
+        for row in range(rows)
+    ]
+    return pd.DataFrame({"note": notes, TARGET: ["a", "b"] * (rows // 2)})
+
+
+def test_text_under_a_tenth_non_zero_is_sparse():
+    frame = word_frame(words_per_row=3)
+    fitted = featurize.fit(frame, {"note": "text"}, featurize_params())
+
+    assert featurize.is_sparse(fitted)
+    assert hasattr(featurize.transform(fitted, frame), "toarray")
+
+
+def test_text_of_many_terms_per_row_is_dense():
+    frame = word_frame(words_per_row=8)
+    fitted = featurize.fit(frame, {"note": "text"}, featurize_params())
+    features = featurize.transform(fitted, frame)
+
+    assert not featurize.is_sparse(fitted)
+    assert isinstance(features, np.ndarray)
+    assert features.shape == (40, 40)
+    assert np.count_nonzero(features) == 40 * 8
+
+
+def test_large_dense_features_stay_sparse(monkeypatch):
+    monkeypatch.setattr(featurize, "DENSE_MAX_BYTES", 40 * 40 * 4 - 1)
+    fitted = featurize.fit(word_frame(8), {"note": "text"}, featurize_params())
+
+    assert featurize.is_sparse(fitted)
+
+
+def test_large_numbers_stay_dense(monkeypatch):
+    monkeypatch.setattr(featurize, "DENSE_MAX_BYTES", 1)
+    frame = pd.DataFrame({"size": np.arange(40.0), TARGET: ["a", "b"] * 20})
+    fitted = featurize.fit(frame, {"size": "numeric"}, featurize_params())
+
+    assert not featurize.is_sparse(fitted)
+
+
+def test_train_text_weights_reused_exactly(tmp_path):
+    frame = word_frame(words_per_row=8)
+    fitted, text_features = featurize.fit_with_text(
+        frame, {"note": "text"}, featurize_params()
+    )
+
+    featurize.write_split(fitted, frame, tmp_path / "once.npz", text_features)
+    featurize.write_split(fitted, frame, tmp_path / "again.npz")
+
+    assert (tmp_path / "once.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
+
+
+def test_stop_words_left_out():
+    frame = pd.DataFrame(
+        {"note": ["the red box", "a blue box of tea"] * 4, TARGET: ["a", "b"] * 4}
+    )
+    every_word = featurize.fit(frame, {"note": "text"}, featurize_params())
+    dropped = featurize.fit(
+        frame, {"note": "text"}, featurize_params(stop_words="english")
+    )
+
+    assert "text:the" in every_word.feature_names()
+    assert "text:the" not in dropped.feature_names()
+    assert "text:of" not in dropped.feature_names()
+    assert "text:red" in dropped.feature_names()
 
 
 def test_featurizer_description_lists_vocabulary():
@@ -569,6 +644,24 @@ def test_saved_model_loads_and_repeats_bytes(multiclass_features, tmp_path):
     assert np.array_equal(
         loaded.predict_proba(features), fitted.predict_proba(features)
     )
+
+
+@classification_only
+def test_forest_on_every_core_same_bytes(multiclass_features, tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+
+    features, labels = arrays(multiclass_features)
+    alone = RandomForestClassifier(n_estimators=8, random_state=3, n_jobs=1)
+    alone.fit(features, labels)
+    every_core = RandomForestClassifier(n_estimators=8, random_state=3, n_jobs=1)
+    parallel.fit_in_parallel(every_core, features, labels)
+
+    assert every_core.get_params()["n_jobs"] == 1
+    save_model(alone, tmp_path / "alone.skops")
+    save_model(every_core, tmp_path / "every_core.skops")
+    assert (tmp_path / "alone.skops").read_bytes() == (
+        tmp_path / "every_core.skops"
+    ).read_bytes()
 
 
 def stage_imports(stage: str) -> set[str]:

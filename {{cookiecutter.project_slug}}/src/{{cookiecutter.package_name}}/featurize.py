@@ -2,9 +2,10 @@
 
 Numeric columns get their missing values imputed. Categorical columns are one-hot
 encoded, with rare categories grouped and unseen ones mapped to that group. The text
-columns, joined, become TF-IDF weights. The result stays sparse when most of it is
-zeros. Scaling that only some models need (linear models, neural networks) is part of
-the model in train, so changing the model never reruns this stage.
+columns, joined, become TF-IDF weights. The result is stored sparse when most of it
+is zeros, and dense otherwise, which tree models fit several times faster. Scaling
+that only some models need (linear models, neural networks) is part of the model in
+train, so changing the model never reruns this stage.
 """
 
 import logging
@@ -41,8 +42,11 @@ log = logging.getLogger(__name__)
 MISSING_CATEGORY = "(missing)"
 # Below this share of non-zero values, the features are stored and used sparse. Tree
 # models fit dense features much faster, so a table of numbers and a few one-hot
-# encoded columns stays dense; TF-IDF of text is usually far sparser than this.
+# encoded columns stays dense, as does TF-IDF of a few hundred terms of long posts.
 SPARSE_BELOW = 0.1
+# Train features that take more memory than this dense are stored sparse when that
+# takes less.
+DENSE_MAX_BYTES = 1024**3
 # Rows transformed at a time.
 CHUNK_ROWS = 100_000
 
@@ -62,6 +66,8 @@ class Featurizer:
     levels: dict[str, list[str]] = field(default_factory=dict)
     encoder: Any = None
     vectorizer: Any = None
+    # Whether the features are stored sparse, decided on the train set.
+    sparse: bool = False
 
     def feature_names(self) -> list[str]:
         names = list(self.numeric)
@@ -148,6 +154,15 @@ def fit_fill_values(numbers: pd.DataFrame, strategy: str) -> dict[str, float]:
 def fit(train: pd.DataFrame, roles: dict[str, str], params: FeaturizeParams):
     """Fit the fill values, the one-hot encoder and the TF-IDF vectorizer on
     ``train``."""
+    return fit_with_text(train, roles, params)[0]
+
+
+def fit_with_text(
+    train: pd.DataFrame, roles: dict[str, str], params: FeaturizeParams
+) -> tuple[Featurizer, Any]:
+    """Fit as ``fit`` does, and also return the TF-IDF weights of the train set's
+    text (None without text), so that its text is tokenized once."""
+    text_features = None
     by_role = columns_by_role(roles)
     featurizer = Featurizer(by_role["numeric"], by_role["categorical"], by_role["text"])
     if featurizer.numeric:
@@ -173,37 +188,61 @@ def fit(train: pd.DataFrame, roles: dict[str, str], params: FeaturizeParams):
         featurizer.vectorizer = TfidfVectorizer(
             max_features=settings.max_features,
             ngram_range=tuple(settings.ngram_range),
+            stop_words=settings.stop_words,
             dtype=np.float32,
         )
         try:
-            featurizer.vectorizer.fit(joined_text(train, featurizer.text))
+            text_features = featurizer.vectorizer.fit_transform(
+                joined_text(train, featurizer.text)
+            )
         except ValueError as error:
             raise DataError(
                 f"the text columns {', '.join(featurizer.text)} have no words in the "
                 f"train set ({error}): set their role to drop under data.columns in "
                 "params.yaml"
             ) from None
-    return featurizer
+    featurizer.sparse = stored_sparse(featurizer, len(train), text_features)
+    return featurizer, text_features
+
+
+def stored_sparse(featurizer: Featurizer, rows: int, text_features) -> bool:
+    """Tell whether the features of ``rows`` train rows are stored sparse.
+
+    They are when under ``SPARSE_BELOW`` of the values are non-zero, or when they
+    take over ``DENSE_MAX_BYTES`` dense and less sparse. A number or a category
+    counts as one non-zero value per row and column, and ``text_features`` gives
+    the non-zero TF-IDF weights.
+    """
+    width = len(featurizer.feature_names())
+    non_zero = (len(featurizer.numeric) + len(featurizer.categorical)) * rows
+    if text_features is not None:
+        non_zero += text_features.nnz
+    dense_bytes = rows * width * np.dtype(np.float32).itemsize
+    # CSR keeps a float32 value and an int32 column index per non-zero value.
+    sparse_bytes = non_zero * 8
+    return non_zero < SPARSE_BELOW * rows * width or (
+        dense_bytes > DENSE_MAX_BYTES and sparse_bytes < dense_bytes
+    )
 
 
 def is_sparse(featurizer: Featurizer) -> bool:
-    """Tell whether the features are stored sparse: with text, or when fewer than
-    ``SPARSE_BELOW`` of the values are non-zero (a number or a category per column)."""
-    if featurizer.vectorizer is not None:
-        return True
-    width = len(featurizer.feature_names())
-    return len(featurizer.numeric) + len(featurizer.categorical) < SPARSE_BELOW * width
+    """Tell whether the features are stored sparse (see ``stored_sparse``)."""
+    return featurizer.sparse
 
 
-def transform(featurizer: Featurizer, frame: pd.DataFrame):
-    """Return the features of ``frame``: a CSR matrix when sparse, else an array."""
+def transform(featurizer: Featurizer, frame: pd.DataFrame, text_features=None):
+    """Return the features of ``frame``: a CSR matrix when sparse, else an array.
+
+    ``text_features``, when given, are the TF-IDF weights of ``frame``'s text.
+    """
     import scipy.sparse
 
     if not is_sparse(featurizer):
-        return np.concatenate(list(dense_chunks(featurizer, frame).chunks))
+        chunks = dense_chunks(featurizer, frame, text_features).chunks
+        return np.concatenate(list(chunks))
     parts = [
         scipy.sparse.hstack(
-            _blocks(featurizer, frame.iloc[start : start + CHUNK_ROWS]),
+            _blocks(featurizer, frame, start, text_features),
             format="csr",
             dtype=np.float32,
         )
@@ -212,17 +251,18 @@ def transform(featurizer: Featurizer, frame: pd.DataFrame):
     return scipy.sparse.vstack(parts, format="csr", dtype=np.float32)
 
 
-def dense_chunks(featurizer: Featurizer, frame: pd.DataFrame) -> DenseChunks:
+def dense_chunks(
+    featurizer: Featurizer, frame: pd.DataFrame, text_features=None
+) -> DenseChunks:
     """Return the dense features of ``frame``, computed ``CHUNK_ROWS`` rows at a
     time as they are read, so that the whole matrix is never in memory at once."""
     width = len(featurizer.feature_names())
 
     def chunks():
         for start in range(0, len(frame), CHUNK_ROWS):
-            part = frame.iloc[start : start + CHUNK_ROWS]
-            rows = np.zeros((len(part), width), dtype=np.float32)
+            rows = np.zeros((min(CHUNK_ROWS, len(frame) - start), width), np.float32)
             column = 0
-            for block in _blocks(featurizer, part):
+            for block in _blocks(featurizer, frame, start, text_features):
                 if hasattr(block, "tocoo"):
                     coo = block.tocoo()
                     rows[coo.row, column + coo.col] = coo.data
@@ -234,17 +274,24 @@ def dense_chunks(featurizer: Featurizer, frame: pd.DataFrame) -> DenseChunks:
     return DenseChunks((len(frame), width), chunks())
 
 
-def _blocks(featurizer: Featurizer, frame: pd.DataFrame) -> list:
-    """Return the numeric, one-hot and TF-IDF features of ``frame``, in that order."""
+def _blocks(
+    featurizer: Featurizer, frame: pd.DataFrame, start: int, text_features
+) -> list:
+    """Return the numeric, one-hot and TF-IDF features of ``CHUNK_ROWS`` rows of
+    ``frame`` from ``start``, in that order. The TF-IDF weights come from
+    ``text_features`` when given."""
+    part = frame.iloc[start : start + CHUNK_ROWS]
     blocks = []
     if featurizer.numeric:
-        numbers = frame[featurizer.numeric].astype(np.float32)
+        numbers = part[featurizer.numeric].astype(np.float32)
         blocks.append(numbers.fillna(featurizer.fill_values).to_numpy(np.float32))
     if featurizer.encoder is not None:
-        codes = category_codes(frame, featurizer.levels)
+        codes = category_codes(part, featurizer.levels)
         blocks.append(featurizer.encoder.transform(codes))
-    if featurizer.vectorizer is not None:
-        text = joined_text(frame, featurizer.text)
+    if text_features is not None:
+        blocks.append(text_features[start : start + CHUNK_ROWS])
+    elif featurizer.vectorizer is not None:
+        text = joined_text(part, featurizer.text)
         blocks.append(featurizer.vectorizer.transform(text))
     return blocks
 
@@ -276,12 +323,17 @@ def description(featurizer: Featurizer) -> dict[str, Any]:
     return fitted
 
 
-def write_split(featurizer: Featurizer, frame: pd.DataFrame, path) -> None:
-    """Write the features and labels of ``frame``; dense ones a chunk at a time."""
+def write_split(
+    featurizer: Featurizer, frame: pd.DataFrame, path, text_features=None
+) -> None:
+    """Write the features and labels of ``frame``, dense ones a chunk at a time.
+
+    ``text_features``, when given, are the TF-IDF weights of ``frame``'s text.
+    """
     if is_sparse(featurizer):
-        features = transform(featurizer, frame)
+        features = transform(featurizer, frame, text_features)
     else:
-        features = dense_chunks(featurizer, frame)
+        features = dense_chunks(featurizer, frame, text_features)
     write_arrays(path, features, frame[TARGET].to_numpy())
 
 
@@ -290,15 +342,15 @@ def main() -> None:
 
     schema = _read_schema()
     train = read_parquet(PREPARED_DIR / TRAIN_FILE)
-    featurizer = fit(train, schema["roles"], params)
+    featurizer, text_features = fit_with_text(train, schema["roles"], params)
     names = featurizer.feature_names()
     sparse = is_sparse(featurizer)
     missing = int(train.drop(columns=[TARGET]).isna().sum().sum())
 
     # One split at a time: the train table is freed before the test table is read.
     with atomic_dir(FEATURES_DIR) as folder:
-        write_split(featurizer, train, folder / TRAIN_ARRAYS)
-        del train
+        write_split(featurizer, train, folder / TRAIN_ARRAYS, text_features)
+        del train, text_features
         write_split(
             featurizer, read_parquet(PREPARED_DIR / TEST_FILE), folder / TEST_ARRAYS
         )

@@ -33,6 +33,7 @@ MODELS = {
 }[TASK]
 IMPUTE_STRATEGIES = ("mean", "median", "most_frequent")
 CLASS_WEIGHTS = (None, "balanced")
+STOP_WORDS = (None, "english")
 ROLES = ("numeric", "categorical", "text", "drop")
 MAX_SEED = 2**32 - 1
 
@@ -117,6 +118,9 @@ class TextParams:
         "a list of two integers [shortest, longest], 1 <= shortest <= longest, "
         "e.g. [1, 2] for words and word pairs",
         lambda v: len(v) == 2 and 1 <= v[0] <= v[1],
+    )
+    stop_words: str | None = _rule(
+        "null (keep every word) or english", lambda v: v in STOP_WORDS, default=None
     )
 
 
