@@ -50,8 +50,8 @@ test-fast: $(BIN)/.installed tests/tools/node_modules/.installed  ## Run the tes
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: $(BIN)/.installed  ## Check the template's own code with ruff
-	$(BIN)/ruff check hooks tests
-	$(BIN)/ruff format --check hooks tests
+	$(BIN)/ruff check hooks tests benchmarks
+	$(BIN)/ruff format --check hooks tests benchmarks
 
 lock: $(BIN)/.installed  ## Pin the baked project's and the template's dependencies again
 	rm -rf build/lock

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+from harness import run
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent
@@ -90,23 +91,6 @@ def environment() -> dict[str, str]:
     )
     env.pop("PYTHONPATH", None)
     return env
-
-
-def run(command: list, cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        sys.exit(
-            f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
-    return result.stdout
 
 
 def measured(command: list, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -404,7 +388,7 @@ def average_precision_from_curve(project: Path) -> float | None:
     return round(total, 6)
 
 
-def text_reference(project: Path, data: Path) -> dict:
+def text_reference(project: Path, data: Path, seed: int = 42) -> dict:
     """Score our re-implementation of a plain TF-IDF and forest on the same split.
 
     Title and body joined, word counts of the 200 most frequent words and bigrams
@@ -444,7 +428,7 @@ def text_reference(project: Path, data: Path) -> dict:
             stop_words="english", max_features=TEXT_FEATURES, ngram_range=TEXT_NGRAMS
         ),
         TfidfTransformer(),
-        RandomForestClassifier(n_estimators=TEXT_TREES, random_state=42, n_jobs=1),
+        RandomForestClassifier(n_estimators=TEXT_TREES, random_state=seed, n_jobs=1),
     )
     model.fit(*parts["train"])
     text, labels = parts["test"]

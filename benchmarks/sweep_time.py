@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import run
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SLUG = "tumour-classifier"
@@ -48,23 +50,6 @@ def environment(home: Path) -> dict[str, str]:
         GIT_COMMITTER_EMAIL="benchmark@example.com",
     )
     return values
-
-
-def run(command: list, cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        sys.exit(
-            f"{' '.join(map(str, command))} failed with status {result.returncode}:\n"
-            f"{result.stdout}{result.stderr}"
-        )
-    return result.stdout
 
 
 def timed_sweep(project: Path, env: dict[str, str], jobs: int, seed: int) -> float:
