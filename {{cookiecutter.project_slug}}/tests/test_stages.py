@@ -361,6 +361,32 @@ def test_train_text_weights_reused_exactly(tmp_path):
     assert (tmp_path / "once.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
 
 
+def test_text_of_only_stop_words_names_the_param():
+    frame = pd.DataFrame({"note": ["the and of", "a the"] * 4, TARGET: ["a", "b"] * 4})
+
+    with pytest.raises(DataError) as raised:
+        featurize.fit(frame, {"note": "text"}, featurize_params(stop_words="english"))
+
+    message = str(raised.value)
+    assert message.startswith("the text column note has no words in the train set")
+    assert "set featurize.text.stop_words to null (it is english)" in message
+    assert "set their role to drop under data.columns" in message
+
+
+def test_empty_text_columns_get_drop_fix():
+    frame = pd.DataFrame(
+        {"note": ["", "!"] * 4, "memo": ["?", ""] * 4, TARGET: ["a", "b"] * 4}
+    )
+
+    with pytest.raises(DataError) as raised:
+        featurize.fit(frame, {"note": "text", "memo": "text"}, featurize_params())
+
+    message = str(raised.value)
+    assert message.startswith("the text columns note, memo have no words")
+    assert "stop_words" not in message
+    assert message.endswith("set their role to drop under data.columns in params.yaml")
+
+
 def test_stop_words_left_out():
     frame = pd.DataFrame(
         {"note": ["the red box", "a blue box of tea"] * 4, TARGET: ["a", "b"] * 4}
@@ -644,6 +670,19 @@ def test_saved_model_loads_and_repeats_bytes(multiclass_features, tmp_path):
     assert np.array_equal(
         loaded.predict_proba(features), fitted.predict_proba(features)
     )
+
+
+@classification_only
+def test_killed_save_leftover_removed(multiclass_features, tmp_path):
+    features, labels = arrays(multiclass_features)
+    fitted, _ = train.fit(features, labels, train_params("random_forest"))
+    stale = tmp_path / ".model.skops.0123456789abcdef.tmp"
+    stale.write_bytes(b"partial")
+
+    save_model(fitted, tmp_path / "model.skops")
+
+    assert not stale.exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["model.skops"]
 
 
 @classification_only

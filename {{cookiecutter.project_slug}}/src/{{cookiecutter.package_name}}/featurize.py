@@ -197,12 +197,27 @@ def fit_with_text(
             )
         except ValueError as error:
             raise DataError(
-                f"the text columns {', '.join(featurizer.text)} have no words in the "
-                f"train set ({error}): set their role to drop under data.columns in "
-                "params.yaml"
+                no_words_message(featurizer.text, settings, error)
             ) from None
     featurizer.sparse = stored_sparse(featurizer, len(train), text_features)
     return featurizer, text_features
+
+
+def no_words_message(columns: list[str], settings, error: ValueError) -> str:
+    """Return the error for text columns in which the vectorizer found no term."""
+    names = ", ".join(columns)
+    subject = (
+        f"the text column {names} has"
+        if len(columns) == 1
+        else f"the text columns {names} have"
+    )
+    fixes = "set their role to drop under data.columns in params.yaml"
+    if settings.stop_words is not None:
+        fixes = (
+            "if they hold only common words, set featurize.text.stop_words to null "
+            f"(it is {settings.stop_words}) in params.yaml; otherwise {fixes}"
+        )
+    return f"{subject} no words in the train set ({error}): {fixes}"
 
 
 def stored_sparse(featurizer: Featurizer, rows: int, text_features) -> bool:
