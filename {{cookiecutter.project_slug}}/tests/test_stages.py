@@ -319,7 +319,7 @@ def test_text_under_a_tenth_non_zero_is_sparse():
     frame = word_frame(words_per_row=3)
     fitted = featurize.fit(frame, {"note": "text"}, featurize_params())
 
-    assert featurize.is_sparse(fitted)
+    assert fitted.sparse
     assert hasattr(featurize.transform(fitted, frame), "toarray")
 
 
@@ -328,7 +328,7 @@ def test_text_of_many_terms_per_row_is_dense():
     fitted = featurize.fit(frame, {"note": "text"}, featurize_params())
     features = featurize.transform(fitted, frame)
 
-    assert not featurize.is_sparse(fitted)
+    assert not fitted.sparse
     assert isinstance(features, np.ndarray)
     assert features.shape == (40, 40)
     assert np.count_nonzero(features) == 40 * 8
@@ -338,7 +338,7 @@ def test_large_dense_features_stay_sparse(monkeypatch):
     monkeypatch.setattr(featurize, "DENSE_MAX_BYTES", 40 * 40 * 4 - 1)
     fitted = featurize.fit(word_frame(8), {"note": "text"}, featurize_params())
 
-    assert featurize.is_sparse(fitted)
+    assert fitted.sparse
 
 
 def test_large_numbers_stay_dense(monkeypatch):
@@ -346,7 +346,7 @@ def test_large_numbers_stay_dense(monkeypatch):
     frame = pd.DataFrame({"size": np.arange(40.0), TARGET: ["a", "b"] * 20})
     fitted = featurize.fit(frame, {"size": "numeric"}, featurize_params())
 
-    assert not featurize.is_sparse(fitted)
+    assert not fitted.sparse
 
 
 def test_train_text_weights_reused_exactly(tmp_path):
@@ -438,7 +438,7 @@ def test_dense_features_stream_in_chunks(tmp_path, monkeypatch):
     frame = mixed_frame()
     roles = {"size": "numeric", "colour": "categorical"}
     fitted = featurize.fit(frame, roles, featurize_params())
-    assert not featurize.is_sparse(fitted)
+    assert not fitted.sparse
 
     featurize.write_split(fitted, frame, tmp_path / "split.npz")
 

@@ -66,7 +66,7 @@ class Featurizer:
     levels: dict[str, list[str]] = field(default_factory=dict)
     encoder: Any = None
     vectorizer: Any = None
-    # Whether the features are stored sparse, decided on the train set.
+    # Whether the features are stored sparse, set by stored_sparse on the train set.
     sparse: bool = False
 
     def feature_names(self) -> list[str]:
@@ -240,11 +240,6 @@ def stored_sparse(featurizer: Featurizer, rows: int, text_features) -> bool:
     )
 
 
-def is_sparse(featurizer: Featurizer) -> bool:
-    """Tell whether the features are stored sparse (see ``stored_sparse``)."""
-    return featurizer.sparse
-
-
 def transform(featurizer: Featurizer, frame: pd.DataFrame, text_features=None):
     """Return the features of ``frame``: a CSR matrix when sparse, else an array.
 
@@ -252,7 +247,7 @@ def transform(featurizer: Featurizer, frame: pd.DataFrame, text_features=None):
     """
     import scipy.sparse
 
-    if not is_sparse(featurizer):
+    if not featurizer.sparse:
         chunks = dense_chunks(featurizer, frame, text_features).chunks
         return np.concatenate(list(chunks))
     parts = [
@@ -345,7 +340,7 @@ def write_split(
 
     ``text_features``, when given, are the TF-IDF weights of ``frame``'s text.
     """
-    if is_sparse(featurizer):
+    if featurizer.sparse:
         features = transform(featurizer, frame, text_features)
     else:
         features = dense_chunks(featurizer, frame, text_features)
@@ -359,7 +354,6 @@ def main() -> None:
     train = read_parquet(PREPARED_DIR / TRAIN_FILE)
     featurizer, text_features = fit_with_text(train, schema["roles"], params)
     names = featurizer.feature_names()
-    sparse = is_sparse(featurizer)
     missing = int(train.drop(columns=[TARGET]).isna().sum().sum())
 
     # One split at a time: the train table is freed before the test table is read.
@@ -376,7 +370,7 @@ def main() -> None:
         "%d text columns); %d missing values in the train set filled",
         len(schema["roles"]),
         len(names),
-        "sparse" if sparse else "dense",
+        "sparse" if featurizer.sparse else "dense",
         len(featurizer.numeric),
         len(featurizer.categorical),
         len(featurizer.text),

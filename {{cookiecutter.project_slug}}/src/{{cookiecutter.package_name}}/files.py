@@ -19,12 +19,24 @@ import numpy as np
 import pandas as pd
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files and folders ``.NAME.*.tmp`` beside ``path`` that a
+    write killed before its rename left behind.
+
+    DVC runs one stage per output at a time, so any such file or folder is stale.
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and rename it onto ``path`` on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
@@ -47,10 +59,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     complete or not at all.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A run killed before the rename leaves its temporary folder behind: DVC runs
-    # one stage per output at a time, so any such folder is stale.
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_temporaries(path)
     tmp = Path(
         tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     )

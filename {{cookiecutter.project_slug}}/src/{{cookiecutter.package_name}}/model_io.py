@@ -24,6 +24,7 @@ import numpy as np
 import skops.io
 
 from .errors import InputError
+from .files import remove_stale_temporaries
 
 TRUSTED_TYPES: list[str] = [
     # SimpleImputer stores the dtypes it was fitted on (_fit_dtype, _fill_dtype).
@@ -298,10 +299,7 @@ def _fixed_zip_info(name: str) -> zipfile.ZipInfo:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write data to path through a fsynced temporary file and os.replace."""
-    # A run killed before the rename leaves its temporary file behind. DVC runs one
-    # stage per output at a time, so any such file is stale.
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temporaries(path)
     temporary_path = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     # os.open with mode 0o666 applies the umask, unlike tempfile's fixed 0o600.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)

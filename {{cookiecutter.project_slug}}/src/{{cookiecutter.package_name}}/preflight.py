@@ -27,6 +27,7 @@ import argparse
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,21 @@ def resolve(text: str, params: dict[str, Any]) -> str | None:
     return None if missing else resolved
 
 
+def stage_bodies(dvc_yaml: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the definition of each stage in ``dvc_yaml``: for a stage written with
+    ``foreach`` or ``matrix``, its ``do`` part."""
+    for stage in (dvc_yaml.get("stages") or {}).values():
+        if isinstance(stage, dict):
+            yield stage.get("do", stage)
+
+
+def resolved_paths(paths: list[str], params: dict[str, Any]) -> list[str]:
+    """Return ``paths`` resolved from ``params``, sorted, without duplicates, trailing
+    slashes, or paths that need a value params.yaml lacks (a loop variable)."""
+    resolved = [resolve(path, params) for path in paths]
+    return sorted({path.rstrip("/") for path in resolved if path})
+
+
 def pipeline_inputs(dvc_yaml: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """Return the deps and params files of every stage in ``dvc_yaml``.
 
@@ -77,19 +93,14 @@ def pipeline_inputs(dvc_yaml: dict[str, Any], params: dict[str, Any]) -> list[st
     only when those need no loop variable.
     """
     inputs: list[str] = []
-    stages = dvc_yaml.get("stages") or {}
-    for stage in stages.values():
-        if not isinstance(stage, dict):
-            continue
-        body = stage.get("do", stage)
+    for body in stage_bodies(dvc_yaml):
         for dep in body.get("deps") or []:
             if isinstance(dep, str):
                 inputs.append(dep)
         for entry in body.get("params") or []:
             if isinstance(entry, dict):
                 inputs.extend(str(name) for name in entry)
-    resolved = [resolve(path, params) for path in inputs]
-    return sorted({path.rstrip("/") for path in resolved if path})
+    return resolved_paths(inputs, params)
 
 
 def blocking_untracked(untracked: list[str], inputs: list[str]) -> list[str]:
@@ -382,18 +393,14 @@ def restore_emptied_dvc_files() -> None:
 def stage_outputs(dvc_yaml: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """Return the outs, metrics and plots paths of every stage in ``dvc_yaml``."""
     outputs: list[str] = []
-    for stage in (dvc_yaml.get("stages") or {}).values():
-        if not isinstance(stage, dict):
-            continue
-        body = stage.get("do", stage)
+    for body in stage_bodies(dvc_yaml):
         for kind in ("outs", "metrics", "plots"):
             for entry in body.get(kind) or []:
                 if isinstance(entry, str):
                     outputs.append(entry)
                 elif isinstance(entry, dict):
                     outputs.extend(str(name) for name in entry)
-    resolved = [resolve(path, params) for path in outputs]
-    return sorted({path.rstrip("/") for path in resolved if path})
+    return resolved_paths(outputs, params)
 
 
 def stale_temporaries(outputs: list[str]) -> list[Path]:
@@ -416,9 +423,10 @@ def stale_temporaries(outputs: list[str]) -> list[Path]:
 
 def clear_stale_temporaries() -> None:
     """Remove the temporary outputs of killed stages, unless DVC is running."""
-    dvc_yaml = _read_yaml(Path("dvc.yaml"))
-    params = _read_yaml(Path("params.yaml"))
-    if not stale_temporaries(stage_outputs(dvc_yaml, params)):
+    outputs = stage_outputs(
+        _read_yaml(Path("dvc.yaml")), _read_yaml(Path("params.yaml"))
+    )
+    if not stale_temporaries(outputs):
         return
     import shutil
 
@@ -427,10 +435,10 @@ def clear_stale_temporaries() -> None:
 
     with Repo(".") as repo:
         try:
-            # A running stage writes under these names too: hold DVC's lock so
-            # none is running while they go.
+            # A running stage writes under these names too, so they are removed under
+            # DVC's lock, which `dvc repro` holds while it runs.
             with repo.lock:
-                for path in stale_temporaries(stage_outputs(dvc_yaml, params)):
+                for path in stale_temporaries(outputs):
                     if path.is_dir() and not path.is_symlink():
                         shutil.rmtree(path)
                     else:
